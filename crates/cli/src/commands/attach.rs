@@ -1,0 +1,157 @@
+//! `berth attach`: wait → inspect → attach (hijacked) → inspect, then stream with signals
+//! proxied, and exit with the container's status (traces, "attach").
+
+use anyhow::Result;
+use clap::{ArgAction, Args};
+use serde_json::Value;
+
+use super::create::start_wait;
+use crate::client::{path_escape, Client, Query};
+use crate::error::Exit;
+use crate::stream::{self, parse_detach_keys, PumpEnd, PumpOpts, DEFAULT_DETACH_KEYS};
+use crate::tty::{self, RawMode, ResizeTarget};
+
+#[derive(Args, Debug)]
+pub struct AttachArgs {
+    /// Override the key sequence for detaching a container
+    #[arg(long = "detach-keys", value_name = "string")]
+    pub detach_keys: Option<String>,
+    /// Do not attach STDIN
+    #[arg(long = "no-stdin")]
+    pub no_stdin: bool,
+    /// Proxy all received signals to the process
+    #[arg(
+        long = "sig-proxy",
+        value_name = "bool",
+        default_value_t = true,
+        action = ArgAction::Set,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        require_equals = true
+    )]
+    pub sig_proxy: bool,
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+}
+
+/// Docker's refusals for containers that cannot be attached to.
+pub fn check_attachable(info: &Value) -> Result<()> {
+    let state = &info["State"];
+    let flag = |k: &str| state.get(k).and_then(Value::as_bool).unwrap_or(false);
+    if !flag("Running") {
+        return Err(Exit::new(
+            1,
+            "You cannot attach to a stopped container, start it first",
+        )
+        .into());
+    }
+    if flag("Paused") {
+        return Err(Exit::new(
+            1,
+            "You cannot attach to a paused container, unpause it first",
+        )
+        .into());
+    }
+    if flag("Restarting") {
+        return Err(Exit::new(
+            1,
+            "You cannot attach to a restarting container, wait until it is running",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+pub async fn run(client: &Client, a: AttachArgs) -> Result<i32> {
+    let name = path_escape(&a.container);
+    let wait = start_wait(client, &name, None).await?;
+    let info = client
+        .get_json(&format!("/containers/{name}/json"), &Query::new())
+        .await?;
+    check_attachable(&info)?;
+    let tty_mode = info
+        .pointer("/Config/Tty")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let open_stdin = info
+        .pointer("/Config/OpenStdin")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let with_stdin = open_stdin && !a.no_stdin;
+    if with_stdin && tty_mode && !tty::stdin_is_tty() {
+        return Err(Exit::new(1, "the input device is not a TTY").into());
+    }
+    let detach_keys = match &a.detach_keys {
+        Some(k) => parse_detach_keys(k)?,
+        None => DEFAULT_DETACH_KEYS.to_vec(),
+    };
+    let q = Query::new()
+        .set("stream", "1")
+        .set("stdout", "1")
+        .set("stderr", "1")
+        .set_if(with_stdin, "stdin", "1")
+        .set_if(
+            a.detach_keys.is_some(),
+            "detachKeys",
+            a.detach_keys.clone().unwrap_or_default(),
+        );
+    let conn = client
+        .hijack(&format!("/containers/{name}/attach"), &q, None)
+        .await?;
+    // Docker inspects again after attaching (the container may have stopped meanwhile).
+    let _ = client
+        .get_json(&format!("/containers/{name}/json"), &Query::new())
+        .await;
+
+    let raw = if tty_mode && with_stdin {
+        RawMode::enable()
+    } else {
+        None
+    };
+    let resize = tty_mode
+        .then(|| tty::spawn_resize_monitor(client.clone(), ResizeTarget::Container(name.clone())));
+    let proxy = (a.sig_proxy && !tty_mode)
+        .then(|| crate::signals::spawn_proxy(client.clone(), name.clone()));
+    let end = stream::pump(
+        conn,
+        PumpOpts {
+            tty: tty_mode,
+            stdin: with_stdin,
+            detach_keys,
+        },
+    )
+    .await;
+    drop(raw);
+    if let Some(r) = resize {
+        r.abort();
+    }
+    if let Some(p) = proxy {
+        p.abort();
+    }
+    if end? == PumpEnd::Detached {
+        return Ok(0);
+    }
+    match wait.await {
+        Ok(Ok(code)) => Ok(code as i32),
+        Ok(Err(e)) => Err(e),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn attachable_states() {
+        assert!(check_attachable(&json!({"State": {"Running": true}})).is_ok());
+        let e = check_attachable(&json!({"State": {"Running": false}})).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "You cannot attach to a stopped container, start it first"
+        );
+        let e = check_attachable(&json!({"State": {"Running": true, "Paused": true}})).unwrap_err();
+        assert!(e.to_string().contains("paused"));
+    }
+}

@@ -1,0 +1,979 @@
+//! Flags shared by `run` and `create`, and their translation into the
+//! `POST /containers/create` body (the same shape docker 28 sends).
+
+use std::collections::BTreeMap;
+
+use anyhow::{bail, Context, Result};
+use clap::{ArgAction, Args};
+use serde_json::{json, Map, Value};
+
+use crate::client::Query;
+
+#[derive(Args, Debug, Clone, Default)]
+#[command(disable_help_flag = true)]
+pub struct ContainerOpts {
+    /// Add Linux capabilities
+    #[arg(long = "cap-add", value_name = "list")]
+    pub cap_add: Vec<String>,
+    /// Drop Linux capabilities
+    #[arg(long = "cap-drop", value_name = "list")]
+    pub cap_drop: Vec<String>,
+    /// CPU shares (relative weight)
+    #[arg(
+        short = 'c',
+        long = "cpu-shares",
+        value_name = "int",
+        allow_negative_numbers = true
+    )]
+    pub cpu_shares: Option<i64>,
+    /// Number of CPUs
+    #[arg(long = "cpus", value_name = "decimal", value_parser = parse_nano_cpus)]
+    pub cpus: Option<i64>,
+    /// CPUs in which to allow execution (0-3, 0,1)
+    #[arg(long = "cpuset-cpus", value_name = "string")]
+    pub cpuset_cpus: Option<String>,
+    /// Overwrite the default ENTRYPOINT of the image
+    #[arg(long = "entrypoint", value_name = "string")]
+    pub entrypoint: Option<String>,
+    /// Set environment variables
+    #[arg(short = 'e', long = "env", value_name = "list")]
+    pub env: Vec<String>,
+    /// Read in a file of environment variables
+    #[arg(long = "env-file", value_name = "list")]
+    pub env_file: Vec<String>,
+    /// Container host name
+    #[arg(short = 'h', long = "hostname", value_name = "string")]
+    pub hostname: Option<String>,
+    /// Run an init inside the container that forwards signals and reaps processes
+    #[arg(long = "init")]
+    pub init: bool,
+    /// Keep STDIN open even if not attached
+    #[arg(short = 'i', long = "interactive")]
+    pub interactive: bool,
+    /// Set meta data on a container
+    #[arg(short = 'l', long = "label", value_name = "list")]
+    pub label: Vec<String>,
+    /// Memory limit
+    #[arg(short = 'm', long = "memory", value_name = "bytes", value_parser = parse_bytes)]
+    pub memory: Option<i64>,
+    /// Swap limit equal to memory plus swap: '-1' to enable unlimited swap
+    #[arg(long = "memory-swap", value_name = "bytes", value_parser = parse_swap, allow_hyphen_values = true)]
+    pub memory_swap: Option<i64>,
+    /// Assign a name to the container
+    #[arg(long = "name", value_name = "string")]
+    pub name: Option<String>,
+    /// Connect a container to a network: none or host (the default network is none until
+    /// berth's networking lands)
+    #[arg(long = "network", visible_alias = "net", value_name = "network")]
+    pub network: Option<String>,
+    /// Tune container pids limit (set -1 for unlimited)
+    #[arg(long = "pids-limit", value_name = "int", allow_negative_numbers = true)]
+    pub pids_limit: Option<i64>,
+    /// Set platform if server is multi-platform capable (ignored)
+    #[arg(long = "platform", value_name = "string")]
+    pub platform: Option<String>,
+    /// Give extended privileges to this container
+    #[arg(long = "privileged")]
+    pub privileged: bool,
+    /// Publish a container's port(s) to the host (accepted; publishing comes with networking)
+    #[arg(short = 'p', long = "publish", value_name = "list")]
+    pub publish: Vec<String>,
+    /// Pull image before running ("always", "missing", "never")
+    #[arg(long = "pull", value_name = "string", default_value = "missing")]
+    pub pull: String,
+    /// Mount the container's root filesystem as read only
+    #[arg(long = "read-only")]
+    pub read_only: bool,
+    /// Restart policy to apply when a container exits (default "no")
+    #[arg(long = "restart", value_name = "string")]
+    pub restart: Option<String>,
+    /// Automatically remove the container and its associated anonymous volumes when it exits
+    #[arg(long = "rm")]
+    pub rm: bool,
+    /// Security Options
+    #[arg(long = "security-opt", value_name = "list")]
+    pub security_opt: Vec<String>,
+    /// Size of /dev/shm
+    #[arg(long = "shm-size", value_name = "bytes", value_parser = parse_bytes)]
+    pub shm_size: Option<i64>,
+    /// Signal to stop the container
+    #[arg(long = "stop-signal", value_name = "string")]
+    pub stop_signal: Option<String>,
+    /// Timeout (in seconds) to stop a container
+    #[arg(
+        long = "stop-timeout",
+        value_name = "int",
+        allow_negative_numbers = true
+    )]
+    pub stop_timeout: Option<i64>,
+    /// Mount a tmpfs directory
+    #[arg(long = "tmpfs", value_name = "list")]
+    pub tmpfs: Vec<String>,
+    /// Allocate a pseudo-TTY
+    #[arg(short = 't', long = "tty")]
+    pub tty: bool,
+    /// Ulimit options
+    #[arg(long = "ulimit", value_name = "ulimit")]
+    pub ulimit: Vec<String>,
+    /// Username or UID (format: <name|uid>[:<group|gid>])
+    #[arg(short = 'u', long = "user", value_name = "string")]
+    pub user: Option<String>,
+    /// Bind mount a volume
+    #[arg(short = 'v', long = "volume", value_name = "list")]
+    pub volume: Vec<String>,
+    /// Working directory inside the container
+    #[arg(short = 'w', long = "workdir", value_name = "string")]
+    pub workdir: Option<String>,
+    /// Print help
+    #[arg(long = "help", action = ArgAction::Help)]
+    pub help: Option<bool>,
+    /// IMAGE [COMMAND] [ARG...]
+    #[arg(
+        value_name = "IMAGE [COMMAND] [ARG...]",
+        required = true,
+        num_args = 1..,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub args: Vec<String>,
+}
+
+/// go-units `RAMInBytes`: `512m`, `1g`, `64k`, `1.5GiB`, plain bytes; binary multiples.
+pub fn ram_in_bytes(s: &str) -> Result<i64, String> {
+    let err = || format!("invalid size: '{s}'");
+    let t = s.trim_end();
+    let num_end = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, rest) = t.split_at(num_end);
+    if num.is_empty() || num.starts_with('.') || num.ends_with('.') {
+        return Err(err());
+    }
+    let value: f64 = num.parse().map_err(|_| err())?;
+    let rest = rest.strip_prefix(' ').unwrap_or(rest).to_ascii_lowercase();
+    let mut chars = rest.chars().peekable();
+    let mult: f64 = match chars.peek() {
+        Some('k') => 1024f64,
+        Some('m') => 1024f64.powi(2),
+        Some('g') => 1024f64.powi(3),
+        Some('t') => 1024f64.powi(4),
+        Some('p') => 1024f64.powi(5),
+        _ => 1.0,
+    };
+    if mult != 1.0 {
+        chars.next();
+    }
+    let suffix: String = chars.collect();
+    let ok = matches!(
+        (mult != 1.0, suffix.as_str()),
+        (_, "") | (_, "b") | (true, "i") | (true, "ib")
+    );
+    if !ok {
+        return Err(err());
+    }
+    Ok((value * mult) as i64)
+}
+
+fn parse_bytes(s: &str) -> Result<i64, String> {
+    ram_in_bytes(s)
+}
+
+fn parse_swap(s: &str) -> Result<i64, String> {
+    if s == "-1" {
+        return Ok(-1);
+    }
+    ram_in_bytes(s)
+}
+
+/// `--cpus 1.5` → 1500000000 nano CPUs (docker's `NanoCPUs.Set`).
+pub fn parse_nano_cpus(s: &str) -> Result<i64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("failed to parse {s} as a rational number"))?;
+    let nano = (v * 1e9).round();
+    if nano < 0.0 || nano > i64::MAX as f64 {
+        return Err("value is too precise".to_string());
+    }
+    Ok(nano as i64)
+}
+
+/// `name=soft[:hard]`.
+pub fn parse_ulimit(s: &str) -> Result<Value> {
+    const NAMES: &[&str] = &[
+        "core",
+        "cpu",
+        "data",
+        "fsize",
+        "locks",
+        "memlock",
+        "msgqueue",
+        "nice",
+        "nofile",
+        "nproc",
+        "rss",
+        "rtprio",
+        "rttime",
+        "sigpending",
+        "stack",
+    ];
+    let Some((name, limits)) = s.split_once('=') else {
+        bail!("invalid ulimit argument: {s}");
+    };
+    if !NAMES.contains(&name) {
+        bail!("invalid ulimit type: {name}");
+    }
+    let (soft, hard) = match limits.split_once(':') {
+        Some((a, b)) => (a, b),
+        None => (limits, limits),
+    };
+    let soft: i64 = soft
+        .parse()
+        .with_context(|| format!("invalid ulimit soft value: {soft}"))?;
+    let hard: i64 = hard
+        .parse()
+        .with_context(|| format!("invalid ulimit hard value: {hard}"))?;
+    if soft > hard {
+        bail!("ulimit soft limit must be less than or equal to hard limit: {soft} > {hard}");
+    }
+    Ok(json!({"Name": name, "Hard": hard, "Soft": soft}))
+}
+
+/// `no | always | unless-stopped | on-failure[:N]`.
+pub fn parse_restart(s: &str) -> Result<Value> {
+    let (name, count) = match s.split_once(':') {
+        Some((n, c)) => (n, Some(c)),
+        None => (s, None),
+    };
+    let max: i64 = match count {
+        Some(c) => c
+            .parse()
+            .map_err(|_| anyhow::anyhow!("maximum retry count must be an integer"))?,
+        None => 0,
+    };
+    match name {
+        "" | "no" | "always" | "unless-stopped" if count.is_some() => {
+            bail!("maximum retry count cannot be used with restart policy '{name}'")
+        }
+        "" => Ok(json!({"Name": "no", "MaximumRetryCount": 0})),
+        "no" | "always" | "unless-stopped" | "on-failure" => {
+            Ok(json!({"Name": name, "MaximumRetryCount": max}))
+        }
+        _ => bail!("invalid restart policy '{name}'"),
+    }
+}
+
+/// docker's `ValidateEnv`: `FOO` without `=` takes FOO's value from our environment if set.
+pub fn expand_env(entry: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String> {
+    let (k, has_value) = match entry.split_once('=') {
+        Some((k, _)) => (k, true),
+        None => (entry, false),
+    };
+    if k.is_empty() {
+        bail!("invalid environment variable: {entry}");
+    }
+    if has_value {
+        return Ok(entry.to_string());
+    }
+    Ok(match lookup(k) {
+        Some(v) => format!("{k}={v}"),
+        None => entry.to_string(),
+    })
+}
+
+/// Reads an env file: `#` comments and blank lines skipped; bare names looked up; names that
+/// are not set in our environment are left out (docker's `ParseEnvFile`).
+pub fn parse_env_file(
+    content: &str,
+    path: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for (i, line) in content.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        match line.split_once('=') {
+            Some((k, v)) => {
+                let k = k.trim_start();
+                if k.is_empty() {
+                    bail!("no variable name on line '{line}'");
+                }
+                if k.contains(char::is_whitespace) {
+                    bail!("variable '{k}' contains whitespaces");
+                }
+                out.push(format!("{k}={v}"));
+            }
+            None => {
+                let k = trimmed.trim_end();
+                if k.contains(char::is_whitespace) {
+                    bail!("{path}:{}: variable '{k}' contains whitespaces", i + 1);
+                }
+                if let Some(v) = lookup(k) {
+                    out.push(format!("{k}={v}"));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `-v`: `HOST:CTR[:opts]` and `name:CTR` go to `HostConfig.Binds`, a lone `CTR` is an
+/// anonymous volume in `Config.Volumes`.
+pub fn parse_volume(spec: &str) -> Result<(Option<String>, Option<String>)> {
+    let parts: Vec<&str> = spec.split(':').collect();
+    match parts.as_slice() {
+        [ctr] if ctr.starts_with('/') => Ok((None, Some((*ctr).to_string()))),
+        [_] => bail!("invalid volume specification: '{spec}'"),
+        [src, dst] | [src, dst, _] if !src.is_empty() && dst.starts_with('/') => {
+            Ok((Some(spec.to_string()), None))
+        }
+        _ => bail!("invalid volume specification: '{spec}'"),
+    }
+}
+
+/// `-p [ip:][hostPort:]containerPort[/proto]` → (port key, binding).
+pub fn parse_publish(spec: &str) -> Result<(String, Value)> {
+    let (addr, proto) = match spec.rsplit_once('/') {
+        Some((a, p)) => (a, p.to_lowercase()),
+        None => (spec, "tcp".to_string()),
+    };
+    if !matches!(proto.as_str(), "tcp" | "udp" | "sctp") {
+        bail!("invalid proto: {proto}");
+    }
+    let parts: Vec<&str> = if let Some(rest) = addr.strip_prefix('[') {
+        // [ipv6]:host:ctr
+        let Some((ip, rest)) = rest.split_once(']') else {
+            bail!("invalid IP address: {addr}");
+        };
+        let rest = rest.trim_start_matches(':');
+        let mut v = vec![ip];
+        v.extend(rest.split(':'));
+        v
+    } else {
+        addr.split(':').collect()
+    };
+    let (ip, host, ctr) = match parts.as_slice() {
+        [c] => ("", "", *c),
+        [h, c] => ("", *h, *c),
+        [i, h, c] => (*i, *h, *c),
+        _ => bail!("invalid port format: {spec}"),
+    };
+    if ctr.is_empty() || !ctr.chars().all(|c| c.is_ascii_digit() || c == '-') {
+        bail!("invalid containerPort: {ctr}");
+    }
+    if !host.chars().all(|c| c.is_ascii_digit() || c == '-') {
+        bail!("invalid hostPort: {host}");
+    }
+    Ok((
+        format!("{ctr}/{proto}"),
+        json!({"HostIp": ip, "HostPort": host}),
+    ))
+}
+
+/// Everything `create` needs besides the body: name query and the image (for pulls).
+pub struct CreateRequest {
+    pub body: Value,
+    pub query: Query,
+    pub image: String,
+}
+
+/// Translates the flags into docker's create body. `attach` is false for `-d` and `create`
+/// without `-a`; `console` is the terminal size for `-t`.
+pub fn build_create(
+    o: &ContainerOpts,
+    attach: bool,
+    console: Option<(u16, u16)>,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    read_file: &dyn Fn(&str) -> Result<String>,
+) -> Result<CreateRequest> {
+    let Some((image, cmd)) = o.args.split_first() else {
+        bail!("\"run\" requires at least 1 argument");
+    };
+    if image.is_empty() {
+        bail!("invalid reference format");
+    }
+
+    let mut env = Vec::new();
+    for f in &o.env_file {
+        let content = read_file(f).with_context(|| format!("open {f}"))?;
+        env.extend(parse_env_file(&content, f, lookup)?);
+    }
+    for e in &o.env {
+        env.push(expand_env(e, lookup)?);
+    }
+
+    let mut labels = Map::new();
+    for l in &o.label {
+        let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
+        labels.insert(k.to_string(), Value::String(v.to_string()));
+    }
+
+    let mut binds = Vec::new();
+    let mut volumes = Map::new();
+    for v in &o.volume {
+        match parse_volume(v)? {
+            (Some(b), _) => binds.push(Value::String(b)),
+            (_, Some(anon)) => {
+                volumes.insert(anon, json!({}));
+            }
+            _ => {}
+        }
+    }
+
+    let mut exposed = Map::new();
+    let mut bindings: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for p in &o.publish {
+        let (key, binding) = parse_publish(p)?;
+        exposed.insert(key.clone(), json!({}));
+        bindings.entry(key).or_default().push(binding);
+    }
+
+    let mut tmpfs = Map::new();
+    for t in &o.tmpfs {
+        let (path, opts) = t.split_once(':').unwrap_or((t.as_str(), ""));
+        tmpfs.insert(path.to_string(), Value::String(opts.to_string()));
+    }
+
+    let ulimits = o
+        .ulimit
+        .iter()
+        .map(|u| parse_ulimit(u))
+        .collect::<Result<Vec<_>>>()?;
+
+    let restart = match &o.restart {
+        Some(r) => parse_restart(r)?,
+        None => json!({"Name": "no", "MaximumRetryCount": 0}),
+    };
+    let restart_name = restart["Name"].as_str().unwrap_or("no");
+    if o.rm && restart_name != "no" {
+        bail!("conflicting options: cannot specify both --restart and --rm");
+    }
+
+    // "default" lets the daemon choose (none until berth's networking lands); named networks
+    // are passed on and the daemon says if they do not exist.
+    let network = o.network.clone().unwrap_or_else(|| "default".to_string());
+
+    let entrypoint = match &o.entrypoint {
+        Some(e) if e.is_empty() => json!([""]),
+        Some(e) => json!([e]),
+        None => Value::Null,
+    };
+    let cmd = if cmd.is_empty() {
+        Value::Null
+    } else {
+        json!(cmd)
+    };
+    let list_or_null = |v: &Vec<String>| {
+        if v.is_empty() {
+            Value::Null
+        } else {
+            json!(v)
+        }
+    };
+
+    let interactive = o.interactive;
+    let mut config = json!({
+        "Hostname": o.hostname.clone().unwrap_or_default(),
+        "Domainname": "",
+        "User": o.user.clone().unwrap_or_default(),
+        "AttachStdin": attach && interactive,
+        "AttachStdout": attach,
+        "AttachStderr": attach,
+        "Tty": o.tty,
+        "OpenStdin": interactive,
+        "StdinOnce": attach && interactive,
+        "Env": if env.is_empty() { Value::Null } else { json!(env) },
+        "Cmd": cmd,
+        "Image": image,
+        "Volumes": Value::Object(volumes),
+        "WorkingDir": o.workdir.clone().unwrap_or_default(),
+        "Entrypoint": entrypoint,
+        "OnBuild": Value::Null,
+        "Labels": Value::Object(labels),
+    });
+    if !exposed.is_empty() {
+        config["ExposedPorts"] = Value::Object(exposed);
+    }
+    if let Some(s) = &o.stop_signal {
+        config["StopSignal"] = json!(s);
+    }
+    if let Some(t) = o.stop_timeout {
+        config["StopTimeout"] = json!(t);
+    }
+
+    let console_size = match (o.tty, console) {
+        (true, Some((h, w))) => json!([h, w]),
+        _ => json!([0, 0]),
+    };
+    let mut host = json!({
+        "Binds": if binds.is_empty() { Value::Null } else { Value::Array(binds) },
+        "ContainerIDFile": "",
+        "LogConfig": {"Type": "", "Config": {}},
+        "NetworkMode": network,
+        "PortBindings": bindings,
+        "RestartPolicy": restart,
+        "AutoRemove": o.rm,
+        "VolumeDriver": "",
+        "VolumesFrom": Value::Null,
+        "ConsoleSize": console_size,
+        "CapAdd": list_or_null(&o.cap_add),
+        "CapDrop": list_or_null(&o.cap_drop),
+        "CgroupnsMode": "",
+        "Dns": [],
+        "DnsOptions": [],
+        "DnsSearch": [],
+        "ExtraHosts": Value::Null,
+        "GroupAdd": Value::Null,
+        "IpcMode": "",
+        "Cgroup": "",
+        "Links": Value::Null,
+        "OomScoreAdj": 0,
+        "PidMode": "",
+        "Privileged": o.privileged,
+        "PublishAllPorts": false,
+        "ReadonlyRootfs": o.read_only,
+        "SecurityOpt": list_or_null(&o.security_opt),
+        "UTSMode": "",
+        "UsernsMode": "",
+        "ShmSize": o.shm_size.unwrap_or(0),
+        "Isolation": "",
+        "CpuShares": o.cpu_shares.unwrap_or(0),
+        "Memory": o.memory.unwrap_or(0),
+        "NanoCpus": o.cpus.unwrap_or(0),
+        "CgroupParent": "",
+        "BlkioWeight": 0,
+        "BlkioWeightDevice": [],
+        "BlkioDeviceReadBps": [],
+        "BlkioDeviceWriteBps": [],
+        "BlkioDeviceReadIOps": [],
+        "BlkioDeviceWriteIOps": [],
+        "CpuPeriod": 0,
+        "CpuQuota": 0,
+        "CpuRealtimePeriod": 0,
+        "CpuRealtimeRuntime": 0,
+        "CpusetCpus": o.cpuset_cpus.clone().unwrap_or_default(),
+        "CpusetMems": "",
+        "Devices": [],
+        "DeviceCgroupRules": Value::Null,
+        "DeviceRequests": Value::Null,
+        "MemoryReservation": 0,
+        "MemorySwap": o.memory_swap.unwrap_or(0),
+        "MemorySwappiness": -1,
+        "OomKillDisable": false,
+        "PidsLimit": o.pids_limit.unwrap_or(0),
+        "Ulimits": ulimits,
+        "CpuCount": 0,
+        "CpuPercent": 0,
+        "IOMaximumIOps": 0,
+        "IOMaximumBandwidth": 0,
+        "MaskedPaths": Value::Null,
+        "ReadonlyPaths": Value::Null,
+    });
+    if o.init {
+        host["Init"] = json!(true);
+    }
+    if !tmpfs.is_empty() {
+        host["Tmpfs"] = Value::Object(tmpfs);
+    }
+
+    let endpoint = if matches!(network.as_str(), "default") {
+        "default".to_string()
+    } else {
+        network.clone()
+    };
+    let mut endpoints = Map::new();
+    endpoints.insert(
+        endpoint,
+        json!({
+            "IPAMConfig": Value::Null,
+            "Links": Value::Null,
+            "Aliases": Value::Null,
+            "MacAddress": "",
+            "DriverOpts": Value::Null,
+            "GwPriority": 0,
+            "NetworkID": "",
+            "EndpointID": "",
+            "Gateway": "",
+            "IPAddress": "",
+            "IPPrefixLen": 0,
+            "IPv6Gateway": "",
+            "GlobalIPv6Address": "",
+            "GlobalIPv6PrefixLen": 0,
+            "DNSNames": Value::Null,
+        }),
+    );
+    if let Some(obj) = config.as_object_mut() {
+        obj.insert("HostConfig".to_string(), host);
+        obj.insert(
+            "NetworkingConfig".to_string(),
+            json!({ "EndpointsConfig": Value::Object(endpoints) }),
+        );
+    }
+
+    let query = match &o.name {
+        Some(n) => Query::new().set("name", n.clone()),
+        None => Query::new(),
+    };
+    Ok(CreateRequest {
+        body: config,
+        query,
+        image: image.clone(),
+    })
+}
+
+/// Splits an image reference into (repository, tag), defaulting the tag to `latest`; a digest
+/// reference keeps its digest as the "tag" part.
+pub fn split_reference(image: &str) -> (String, String) {
+    if let Some((repo, digest)) = image.split_once('@') {
+        return (repo.to_string(), digest.to_string());
+    }
+    let last_slash = image.rfind('/').map(|i| i + 1).unwrap_or(0);
+    match image[last_slash..].rfind(':') {
+        Some(i) => (
+            image[..last_slash + i].to_string(),
+            image[last_slash + i + 1..].to_string(),
+        ),
+        None => (image.to_string(), "latest".to_string()),
+    }
+}
+
+/// docker's `ParseNormalizedNamed(...).Name()`: `busybox` → `docker.io/library/busybox`.
+pub fn normalize_name(repo: &str) -> String {
+    let (first, rest) = match repo.split_once('/') {
+        Some((f, r)) => (f, Some(r)),
+        None => (repo, None),
+    };
+    let is_domain = first.contains('.') || first.contains(':') || first == "localhost";
+    match rest {
+        Some(_) if is_domain => repo.to_string(),
+        Some(_) => format!("docker.io/{repo}"),
+        None => format!("docker.io/library/{repo}"),
+    }
+}
+
+/// `busybox` → `busybox:latest`: the familiar form docker prints in "Unable to find image".
+pub fn familiar_with_tag(image: &str) -> String {
+    if image.contains('@') {
+        return image.to_string();
+    }
+    let (repo, tag) = split_reference(image);
+    format!("{repo}:{tag}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct T {
+        #[command(flatten)]
+        o: ContainerOpts,
+    }
+
+    fn opts(args: &[&str]) -> ContainerOpts {
+        let mut argv = vec!["t"];
+        argv.extend_from_slice(args);
+        T::try_parse_from(argv).unwrap().o
+    }
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    fn no_file(p: &str) -> Result<String> {
+        bail!("no file {p}")
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(ram_in_bytes("512m"), Ok(512 * 1024 * 1024));
+        assert_eq!(ram_in_bytes("1g"), Ok(1 << 30));
+        assert_eq!(ram_in_bytes("64k"), Ok(65536));
+        assert_eq!(ram_in_bytes("1.5GiB"), Ok(1610612736));
+        assert_eq!(ram_in_bytes("100"), Ok(100));
+        assert_eq!(ram_in_bytes("10 MB"), Ok(10 << 20));
+        assert_eq!(ram_in_bytes("1x"), Err("invalid size: '1x'".to_string()));
+        assert!(ram_in_bytes("m").is_err());
+        assert!(ram_in_bytes("-1").is_err());
+        assert_eq!(parse_swap("-1"), Ok(-1));
+    }
+
+    #[test]
+    fn cpus() {
+        assert_eq!(parse_nano_cpus("1.5"), Ok(1_500_000_000));
+        assert_eq!(parse_nano_cpus("0.01"), Ok(10_000_000));
+        assert!(parse_nano_cpus("x").is_err());
+    }
+
+    #[test]
+    fn restart_policies() {
+        assert_eq!(parse_restart("always").unwrap()["Name"], "always");
+        let p = parse_restart("on-failure:3").unwrap();
+        assert_eq!(p, json!({"Name": "on-failure", "MaximumRetryCount": 3}));
+        assert!(parse_restart("always:3").is_err());
+        assert!(parse_restart("sometimes").is_err());
+    }
+
+    #[test]
+    fn ulimits() {
+        assert_eq!(
+            parse_ulimit("nofile=1024:2048").unwrap(),
+            json!({"Name": "nofile", "Hard": 2048, "Soft": 1024})
+        );
+        assert_eq!(
+            parse_ulimit("nproc=10").unwrap(),
+            json!({"Name": "nproc", "Hard": 10, "Soft": 10})
+        );
+        assert!(parse_ulimit("bogus=1").is_err());
+        assert!(parse_ulimit("nofile=10:5").is_err());
+    }
+
+    #[test]
+    fn env_handling() {
+        let lookup = |k: &str| (k == "HOME").then(|| "/root".to_string());
+        assert_eq!(expand_env("A=1", &lookup).unwrap(), "A=1");
+        assert_eq!(expand_env("HOME", &lookup).unwrap(), "HOME=/root");
+        assert_eq!(expand_env("UNSET", &lookup).unwrap(), "UNSET");
+        assert!(expand_env("=x", &lookup).is_err());
+        let file = "# comment\n\nA=1\nHOME\nUNSET\nB=two words\n";
+        assert_eq!(
+            parse_env_file(file, "f", &lookup).unwrap(),
+            vec!["A=1", "HOME=/root", "B=two words"]
+        );
+    }
+
+    #[test]
+    fn volumes_and_ports() {
+        assert_eq!(
+            parse_volume("/host:/ctr:ro").unwrap(),
+            (Some("/host:/ctr:ro".into()), None)
+        );
+        assert_eq!(
+            parse_volume("data:/ctr").unwrap(),
+            (Some("data:/ctr".into()), None)
+        );
+        assert_eq!(parse_volume("/anon").unwrap(), (None, Some("/anon".into())));
+        assert!(parse_volume("relative").is_err());
+        assert_eq!(
+            parse_publish("8080:80").unwrap(),
+            ("80/tcp".into(), json!({"HostIp": "", "HostPort": "8080"}))
+        );
+        assert_eq!(
+            parse_publish("127.0.0.1:53:53/udp").unwrap(),
+            (
+                "53/udp".into(),
+                json!({"HostIp": "127.0.0.1", "HostPort": "53"})
+            )
+        );
+        assert_eq!(parse_publish("80").unwrap().0, "80/tcp");
+        assert!(parse_publish("a:b").is_err());
+    }
+
+    #[test]
+    fn create_body_matches_trace_for_plain_run() {
+        // `docker run --rm busybox echo hi` (section 3 of the traces).
+        let o = opts(&["--rm", "busybox", "echo", "hi"]);
+        let r = build_create(&o, true, None, &no_env, &no_file).unwrap();
+        let b = &r.body;
+        assert_eq!(r.image, "busybox");
+        assert_eq!(r.query.encode(), "");
+        assert_eq!(b["Cmd"], json!(["echo", "hi"]));
+        assert_eq!(b["AttachStdout"], true);
+        assert_eq!(b["AttachStderr"], true);
+        assert_eq!(b["AttachStdin"], false);
+        assert_eq!(b["Env"], Value::Null);
+        assert_eq!(b["Entrypoint"], Value::Null);
+        assert_eq!(b["Volumes"], json!({}));
+        assert_eq!(b["Labels"], json!({}));
+        let h = &b["HostConfig"];
+        assert_eq!(h["AutoRemove"], true);
+        assert_eq!(h["NetworkMode"], "default");
+        assert_eq!(
+            h["RestartPolicy"],
+            json!({"Name": "no", "MaximumRetryCount": 0})
+        );
+        assert_eq!(h["ConsoleSize"], json!([0, 0]));
+        assert_eq!(h["MemorySwappiness"], -1);
+        assert_eq!(h["Binds"], Value::Null);
+        assert!(b["NetworkingConfig"]["EndpointsConfig"]["default"].is_object());
+        assert!(h.get("Init").is_none());
+    }
+
+    #[test]
+    fn create_body_interactive_tty_and_detach() {
+        // `run -it` (section 11).
+        let o = opts(&["-it", "--rm", "busybox", "sh"]);
+        let b = build_create(&o, true, Some((40, 120)), &no_env, &no_file)
+            .unwrap()
+            .body;
+        assert_eq!(b["Tty"], true);
+        assert_eq!(b["OpenStdin"], true);
+        assert_eq!(b["StdinOnce"], true);
+        assert_eq!(b["AttachStdin"], true);
+        assert_eq!(b["HostConfig"]["ConsoleSize"], json!([40, 120]));
+        // `run -d --name t1` (section 4): nothing attached.
+        let o = opts(&["--name", "t1", "busybox", "sleep", "1000"]);
+        let r = build_create(&o, false, None, &no_env, &no_file).unwrap();
+        assert_eq!(r.query.encode(), "name=t1");
+        assert_eq!(r.body["AttachStdout"], false);
+        assert_eq!(r.body["AttachStderr"], false);
+        assert_eq!(r.body["HostConfig"]["AutoRemove"], false);
+        // -d -i keeps stdin open but does not attach it.
+        let o = opts(&["-i", "busybox"]);
+        let b = build_create(&o, false, None, &no_env, &no_file)
+            .unwrap()
+            .body;
+        assert_eq!(b["OpenStdin"], true);
+        assert_eq!(b["AttachStdin"], false);
+        assert_eq!(b["StdinOnce"], false);
+        assert_eq!(b["Cmd"], Value::Null);
+    }
+
+    #[test]
+    fn create_body_resources_and_security() {
+        let o = opts(&[
+            "-m",
+            "512m",
+            "--memory-swap",
+            "1g",
+            "--cpus",
+            "1.5",
+            "-c",
+            "512",
+            "--cpuset-cpus",
+            "0-1",
+            "--pids-limit",
+            "100",
+            "--ulimit",
+            "nofile=1024:2048",
+            "--shm-size",
+            "64k",
+            "--privileged",
+            "--cap-add",
+            "NET_ADMIN",
+            "--cap-drop",
+            "ALL",
+            "--security-opt",
+            "no-new-privileges",
+            "--read-only",
+            "--init",
+            "--restart",
+            "on-failure:2",
+            "--network",
+            "none",
+            "--stop-signal",
+            "SIGINT",
+            "--stop-timeout",
+            "5",
+            "--tmpfs",
+            "/run:rw,size=64m",
+            "-v",
+            "/h:/c:ro",
+            "-v",
+            "/anon",
+            "-p",
+            "8080:80",
+            "-l",
+            "a=b",
+            "-l",
+            "flag",
+            "-w",
+            "/work",
+            "-u",
+            "1000:1000",
+            "--entrypoint",
+            "/bin/sh",
+            "-h",
+            "box",
+            "-e",
+            "X=1",
+            "busybox",
+        ]);
+        let b = build_create(&o, true, None, &no_env, &no_file)
+            .unwrap()
+            .body;
+        let h = &b["HostConfig"];
+        assert_eq!(h["Memory"], 536870912);
+        assert_eq!(h["MemorySwap"], 1073741824);
+        assert_eq!(h["NanoCpus"], 1500000000i64);
+        assert_eq!(h["CpuShares"], 512);
+        assert_eq!(h["CpusetCpus"], "0-1");
+        assert_eq!(h["PidsLimit"], 100);
+        assert_eq!(
+            h["Ulimits"],
+            json!([{"Name": "nofile", "Hard": 2048, "Soft": 1024}])
+        );
+        assert_eq!(h["ShmSize"], 65536);
+        assert_eq!(h["Privileged"], true);
+        assert_eq!(h["CapAdd"], json!(["NET_ADMIN"]));
+        assert_eq!(h["CapDrop"], json!(["ALL"]));
+        assert_eq!(h["SecurityOpt"], json!(["no-new-privileges"]));
+        assert_eq!(h["ReadonlyRootfs"], true);
+        assert_eq!(h["Init"], true);
+        assert_eq!(
+            h["RestartPolicy"],
+            json!({"Name": "on-failure", "MaximumRetryCount": 2})
+        );
+        assert_eq!(h["NetworkMode"], "none");
+        assert_eq!(h["Tmpfs"], json!({"/run": "rw,size=64m"}));
+        assert_eq!(h["Binds"], json!(["/h:/c:ro"]));
+        assert_eq!(
+            h["PortBindings"],
+            json!({"80/tcp": [{"HostIp": "", "HostPort": "8080"}]})
+        );
+        assert!(b["NetworkingConfig"]["EndpointsConfig"]["none"].is_object());
+        assert_eq!(b["Volumes"], json!({"/anon": {}}));
+        assert_eq!(b["ExposedPorts"], json!({"80/tcp": {}}));
+        assert_eq!(b["Labels"], json!({"a": "b", "flag": ""}));
+        assert_eq!(b["WorkingDir"], "/work");
+        assert_eq!(b["User"], "1000:1000");
+        assert_eq!(b["Entrypoint"], json!(["/bin/sh"]));
+        assert_eq!(b["Hostname"], "box");
+        assert_eq!(b["Env"], json!(["X=1"]));
+        assert_eq!(b["StopSignal"], "SIGINT");
+        assert_eq!(b["StopTimeout"], 5);
+    }
+
+    #[test]
+    fn create_body_env_sources_and_conflicts() {
+        let lookup = |k: &str| (k == "FOO").then(|| "bar".to_string());
+        let read = |p: &str| -> Result<String> {
+            assert_eq!(p, "envs");
+            Ok("A=1\nFOO\n".to_string())
+        };
+        let o = opts(&["--env-file", "envs", "-e", "FOO", "-e", "B=2", "busybox"]);
+        let b = build_create(&o, true, None, &lookup, &read).unwrap().body;
+        assert_eq!(b["Env"], json!(["A=1", "FOO=bar", "FOO=bar", "B=2"]));
+        let o = opts(&["--entrypoint=", "busybox"]);
+        let b = build_create(&o, true, None, &no_env, &no_file)
+            .unwrap()
+            .body;
+        assert_eq!(b["Entrypoint"], json!([""]));
+        let o = opts(&["--rm", "--restart", "always", "busybox"]);
+        assert!(build_create(&o, true, None, &no_env, &no_file).is_err());
+    }
+
+    #[test]
+    fn references() {
+        assert_eq!(
+            split_reference("busybox"),
+            ("busybox".into(), "latest".into())
+        );
+        assert_eq!(
+            split_reference("127.0.0.1:5077/bb:1"),
+            ("127.0.0.1:5077/bb".into(), "1".into())
+        );
+        assert_eq!(
+            split_reference("127.0.0.1:5077/bb"),
+            ("127.0.0.1:5077/bb".into(), "latest".into())
+        );
+        assert_eq!(normalize_name("busybox"), "docker.io/library/busybox");
+        assert_eq!(normalize_name("me/app"), "docker.io/me/app");
+        assert_eq!(normalize_name("127.0.0.1:5077/bb"), "127.0.0.1:5077/bb");
+        assert_eq!(normalize_name("localhost/bb"), "localhost/bb");
+        assert_eq!(familiar_with_tag("busybox"), "busybox:latest");
+        assert_eq!(familiar_with_tag("x:1"), "x:1");
+    }
+}

@@ -1,0 +1,60 @@
+//! `berth tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]`
+
+use anyhow::Result;
+use clap::Args;
+
+use super::container_opts::{normalize_name, split_reference};
+use crate::client::{path_escape, Client, Query};
+use crate::error::Exit;
+
+#[derive(Args, Debug)]
+pub struct TagArgs {
+    #[arg(value_name = "SOURCE_IMAGE[:TAG]")]
+    pub source: String,
+    #[arg(value_name = "TARGET_IMAGE[:TAG]")]
+    pub target: String,
+}
+
+/// docker's `ImageTag`: the target normalized (`docker.io/library/x`), tag defaulted to latest.
+pub fn tag_query(target: &str) -> Result<Query> {
+    if target.contains('@') {
+        return Err(Exit::new(1, "refusing to create a tag with a digest reference").into());
+    }
+    let (repo, tag) = split_reference(target);
+    if repo.is_empty() || repo.chars().any(|c| c.is_ascii_uppercase()) {
+        return Err(Exit::new(
+            1,
+            format!("Error parsing reference: \"{target}\" is not a valid repository/tag: invalid reference format"),
+        )
+        .into());
+    }
+    Ok(Query::new()
+        .set("repo", normalize_name(&repo))
+        .set("tag", tag))
+}
+
+pub async fn run(client: &Client, a: TagArgs) -> Result<i32> {
+    let q = tag_query(&a.target)?;
+    client
+        .post(&format!("/images/{}/tag", path_escape(&a.source)), &q, None)
+        .await?;
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_queries_match_traces() {
+        assert_eq!(
+            tag_query("127.0.0.1:5077/bb:1").unwrap().encode(),
+            "repo=127.0.0.1%3A5077%2Fbb&tag=1"
+        );
+        assert_eq!(
+            tag_query("committed").unwrap().encode(),
+            "repo=docker.io%2Flibrary%2Fcommitted&tag=latest"
+        );
+        assert!(tag_query("Bad").is_err());
+    }
+}

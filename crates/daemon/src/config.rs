@@ -1,0 +1,139 @@
+//! Daemon settings: flags, then a daemon.json-like config file for what the flags leave unset.
+
+use anyhow::{bail, Context};
+use berth_engine::EngineConfig;
+use clap::Parser;
+use serde::Deserialize;
+use std::path::PathBuf;
+
+pub const DEFAULT_HOST: &str = "unix:///run/berth/berth.sock";
+
+#[derive(Debug, Parser)]
+#[command(name = "berthd", version, about = "The berth container engine daemon")]
+pub struct Args {
+    /// Root directory of persistent state
+    #[arg(long)]
+    pub data_root: Option<PathBuf>,
+    /// Root directory for execution state files
+    #[arg(long)]
+    pub exec_root: Option<PathBuf>,
+    /// Daemon socket(s) to connect to (unix://PATH)
+    #[arg(short = 'H', long = "host")]
+    pub hosts: Vec<String>,
+    /// Daemon configuration file (JSON, like daemon.json)
+    #[arg(long)]
+    pub config_file: Option<PathBuf>,
+    /// Set the logging level (debug, info, warn, error)
+    #[arg(short = 'l', long)]
+    pub log_level: Option<String>,
+    /// Group for the unix socket
+    #[arg(short = 'G', long)]
+    pub group: Option<String>,
+    /// OCI runtime: "builtin" (libcontainer in the shim) or a path to runc
+    #[arg(long)]
+    pub runtime: Option<String>,
+    /// Parent cgroup of all containers
+    #[arg(long)]
+    pub cgroup_parent: Option<String>,
+    /// Path to the berth-shim binary (default: next to berthd)
+    #[arg(long)]
+    pub shim: Option<PathBuf>,
+    /// Path to the init binary for --init (default: docker-init or tini if found)
+    #[arg(long)]
+    pub init_path: Option<PathBuf>,
+}
+
+/// The subset of Docker's daemon.json berthd understands.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct FileConfig {
+    data_root: Option<PathBuf>,
+    exec_root: Option<PathBuf>,
+    hosts: Option<Vec<String>>,
+    log_level: Option<String>,
+    group: Option<String>,
+    runtime: Option<String>,
+    default_runtime: Option<String>,
+    cgroup_parent: Option<String>,
+    init_path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub engine: EngineConfig,
+    pub hosts: Vec<String>,
+    pub log_level: String,
+    pub group: Option<String>,
+}
+
+impl Settings {
+    pub fn load(args: Args) -> anyhow::Result<Self> {
+        let file: FileConfig = match &args.config_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading config file {}", path.display()))?;
+                serde_json::from_str(&text)
+                    .with_context(|| format!("invalid config file {}", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let hosts = if args.hosts.is_empty() {
+            file.hosts.unwrap_or_else(|| vec![DEFAULT_HOST.to_string()])
+        } else {
+            args.hosts
+        };
+        for h in &hosts {
+            if !h.starts_with("unix://") {
+                bail!("unsupported host {h:?}: only unix:// sockets are served so far");
+            }
+        }
+        let runtime = args
+            .runtime
+            .or(file.runtime)
+            .or(file.default_runtime)
+            .unwrap_or_else(|| "builtin".into());
+        let exe = std::env::current_exe().context("locating berthd")?;
+        let shim_binary = args
+            .shim
+            .unwrap_or_else(|| exe.with_file_name("berth-shim"));
+        let init_binary = args.init_path.or(file.init_path).or_else(find_init);
+        Ok(Self {
+            engine: EngineConfig {
+                data_root: args
+                    .data_root
+                    .or(file.data_root)
+                    .unwrap_or_else(|| "/var/lib/berth".into()),
+                exec_root: args
+                    .exec_root
+                    .or(file.exec_root)
+                    .unwrap_or_else(|| "/run/berth".into()),
+                runtime,
+                shim_binary,
+                cgroup_parent: args
+                    .cgroup_parent
+                    .or(file.cgroup_parent)
+                    .unwrap_or_else(|| "/berth".into()),
+                init_binary,
+            },
+            hosts,
+            log_level: args
+                .log_level
+                .or(file.log_level)
+                .unwrap_or_else(|| "info".into()),
+            group: args.group.or(file.group),
+        })
+    }
+}
+
+/// A static init for `--init`: Docker's `docker-init` (tini) when installed.
+fn find_init() -> Option<PathBuf> {
+    [
+        "/usr/bin/docker-init",
+        "/usr/libexec/docker/docker-init",
+        "/usr/bin/tini-static",
+        "/usr/bin/tini",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists())
+}

@@ -1,0 +1,29 @@
+//! `berthd`: the berth daemon. Parses its settings, opens the engine, serves the Engine API.
+
+mod config;
+mod listen;
+mod routes;
+mod server;
+
+use anyhow::Context;
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = config::Args::parse();
+    let settings = config::Settings::load(args)?;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&settings.log_level)
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    // A shim outlives us; our children must not die with SIGPIPE on a closed report pipe.
+    let engine = berth_engine::Engine::open(settings.engine.clone())
+        .await
+        .context("opening the engine")?;
+    let listeners = listen::bind_all(&settings.hosts, settings.group.as_deref())?;
+    tracing::info!(hosts = ?settings.hosts, "API listen");
+    server::serve(engine, listeners).await
+}

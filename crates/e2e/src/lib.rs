@@ -1,0 +1,1 @@
+//! End-to-end test harness: starts real berthd daemons on temporary roots.

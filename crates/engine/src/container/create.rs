@@ -1,0 +1,326 @@
+//! `POST /containers/create`.
+
+use super::{now_rfc3339, Container, ContainerRecord};
+use crate::error::{EngineError, Result};
+use crate::{names, Engine};
+use berth_api::container::{ContainerCreateRequest, ContainerState, RestartPolicy};
+use std::path::Path;
+use std::sync::Arc;
+
+/// Docker refuses memory limits below this.
+const MIN_MEMORY: i64 = 6 * 1024 * 1024;
+
+impl Engine {
+    /// Creates a container; nothing of it is visible until its record is committed last.
+    pub async fn create_container(
+        &self,
+        name: Option<&str>,
+        req: ContainerCreateRequest,
+    ) -> Result<(String, Vec<String>)> {
+        let name = match name.filter(|n| !n.is_empty()) {
+            Some(n) => names::validate(n)?,
+            None => names::random_name(),
+        };
+        if let Some(other) = self.name_in_use(&name) {
+            return Err(EngineError::conflict(format!(
+                "Conflict. The container name \"/{name}\" is already in use by container \"{other}\". You have to remove (or rename) that container to be able to reuse that name."
+            )));
+        }
+        let mut config = req.config;
+        let mut host = req.host_config.unwrap_or_default();
+        if config.image.is_empty() {
+            return Err(EngineError::invalid(
+                "config cannot be empty in order to create a container",
+            ));
+        }
+        let image = self.images.resolve(&config.image)?;
+        let warnings = validate_host_config(&mut host)?;
+
+        // Merge the image's defaults the way Docker does at create time.
+        let user_entrypoint = config.entrypoint.take().filter(|e| !e.is_empty());
+        if user_entrypoint.is_some() {
+            config.cmd = config.cmd.filter(|c| !c.is_empty());
+        } else {
+            config.cmd = config.cmd.filter(|c| !c.is_empty()).or(image.cmd.clone());
+        }
+        config.entrypoint = user_entrypoint.or(image.entrypoint.clone());
+        config.env = Some(merge_env(
+            &image.env,
+            config.env.as_deref().unwrap_or_default(),
+        ));
+        if config.working_dir.is_empty() {
+            config.working_dir = image.working_dir.clone();
+        }
+        if config.user.is_empty() {
+            config.user = image.user.clone();
+        }
+        let mut labels = image.labels.clone();
+        labels.extend(config.labels.take().unwrap_or_default());
+        config.labels = Some(labels);
+        if config.stop_signal.is_none() {
+            config.stop_signal = image.stop_signal.clone();
+        }
+        let mut argv: Vec<String> = config.entrypoint.clone().unwrap_or_default();
+        argv.extend(config.cmd.clone().unwrap_or_default());
+        if argv.is_empty() {
+            return Err(EngineError::invalid("No command specified"));
+        }
+        let id = new_id();
+        if config.hostname.is_empty() {
+            config.hostname = id[..12].to_string();
+        }
+        let path = argv.remove(0);
+
+        let dir = self.config.container_dir(&id);
+        std::fs::create_dir_all(&dir)?;
+        if let Err(e) = write_etc_files(&dir, &config.hostname, &host) {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(e.into());
+        }
+        let record = ContainerRecord {
+            id: id.clone(),
+            name,
+            created: now_rfc3339(),
+            image_id: image.id.clone(),
+            layers: image.layers.clone(),
+            config,
+            host_config: host,
+            path,
+            args: argv,
+            state: ContainerState::default(),
+            restart_count: 0,
+            manually_stopped: false,
+        };
+        if let Err(e) = self.persist(&record) {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(e);
+        }
+        self.container_event(&record, "create", &[]);
+        self.insert(Arc::new(Container::new(record)));
+        Ok((id, warnings))
+    }
+}
+
+/// 64 random hex characters, never all digits (Docker avoids ids that parse as numbers).
+fn new_id() -> String {
+    loop {
+        let bytes: [u8; 32] = rand::random();
+        let id = hex::encode(bytes);
+        if id[..12].chars().any(|c| c.is_ascii_alphabetic()) {
+            return id;
+        }
+    }
+}
+
+/// Image env first, then the user's, a later `KEY=` replacing an earlier one.
+fn merge_env(image: &[String], user: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for kv in image.iter().chain(user) {
+        let key = kv.split('=').next().unwrap_or(kv);
+        if let Some(slot) = out
+            .iter_mut()
+            .find(|e| e.split('=').next().unwrap_or(e) == key)
+        {
+            *slot = kv.clone();
+        } else {
+            out.push(kv.clone());
+        }
+    }
+    out
+}
+
+/// Checks what Docker checks at create and fills Docker's defaults into the host config.
+fn validate_host_config(host: &mut berth_api::container::HostConfig) -> Result<Vec<String>> {
+    let warnings = Vec::new();
+    let policy = host
+        .restart_policy
+        .get_or_insert_with(RestartPolicy::default);
+    if policy.name.is_empty() {
+        policy.name = "no".into();
+    }
+    match policy.name.as_str() {
+        "no" | "always" | "unless-stopped" => {
+            if policy.maximum_retry_count != 0 {
+                return Err(EngineError::invalid(format!(
+                    "invalid restart policy: maximum retry count can only be used with 'on-failure'"
+                )));
+            }
+        }
+        "on-failure" => {
+            if policy.maximum_retry_count < 0 {
+                return Err(EngineError::invalid(
+                    "invalid restart policy: maximum retry count cannot be negative",
+                ));
+            }
+        }
+        other => {
+            return Err(EngineError::invalid(format!(
+                "invalid restart policy: unknown policy '{other}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'"
+            )))
+        }
+    }
+    if host.auto_remove && policy.name != "no" {
+        return Err(EngineError::invalid(
+            "can't create 'AutoRemove' container with restart policy",
+        ));
+    }
+    match host.network_mode.as_str() {
+        "" | "default" => host.network_mode = "none".into(),
+        "none" | "host" => {}
+        other => {
+            return Err(EngineError::not_found(format!("network {other} not found")));
+        }
+    }
+    if host.memory != 0 && host.memory < MIN_MEMORY {
+        return Err(EngineError::invalid("Minimum memory limit allowed is 6MB"));
+    }
+    if host.memory > 0 && host.memory_swap > 0 && host.memory_swap < host.memory {
+        return Err(EngineError::invalid(
+            "Minimum memoryswap limit should be larger than memory limit, see usage",
+        ));
+    }
+    if host.memory_swap > 0 && host.memory == 0 {
+        return Err(EngineError::invalid(
+            "You should always set the Memory limit when using Memoryswap limit, see usage",
+        ));
+    }
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as i64;
+    if host.nano_cpus < 0 || host.nano_cpus > cpus * 1_000_000_000 {
+        return Err(EngineError::invalid(format!(
+            "Range of CPUs is from 0.01 to {cpus}.00, as there are only {cpus} CPUs available"
+        )));
+    }
+    if host.nano_cpus > 0 && (host.cpu_quota > 0 || host.cpu_period > 0) {
+        return Err(EngineError::invalid(
+            "Conflicting options: Nano CPUs and CPU Period cannot both be set",
+        ));
+    }
+    if host.shm_size < 0 {
+        return Err(EngineError::invalid("SHM size can not be less than 0"));
+    }
+    if host.shm_size == 0 {
+        host.shm_size = 64 * 1024 * 1024;
+    }
+    if host.ipc_mode.is_empty() {
+        host.ipc_mode = "private".into();
+    }
+    for bind in host.binds.iter().flatten() {
+        super::spec::parse_bind(bind)?;
+    }
+    if host.log_config.as_ref().is_none_or(|l| l.r#type.is_empty()) {
+        host.log_config = Some(berth_api::container::LogConfig {
+            r#type: "json-file".into(),
+            config: Some(Default::default()),
+        });
+    }
+    Ok(warnings)
+}
+
+/// `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf` for the container, kept in its
+/// directory and bind-mounted in, as Docker does.
+fn write_etc_files(
+    dir: &Path,
+    hostname: &str,
+    host: &berth_api::container::HostConfig,
+) -> std::io::Result<()> {
+    std::fs::write(dir.join("hostname"), format!("{hostname}\n"))?;
+    let mut hosts = String::from(
+        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
+    );
+    for extra in host.extra_hosts.iter().flatten() {
+        if let Some((name, ip)) = extra.split_once(':') {
+            hosts.push_str(&format!("{ip}\t{name}\n"));
+        }
+    }
+    if host.network_mode == "host" {
+        if let Ok(h) = std::fs::read_to_string("/etc/hosts") {
+            hosts = h;
+        }
+    }
+    std::fs::write(dir.join("hosts"), hosts)?;
+    std::fs::write(dir.join("resolv.conf"), resolv_conf(host))?;
+    Ok(())
+}
+
+/// The host's resolv.conf without loopback resolvers (unreachable from a container's own
+/// network namespace), or the `--dns` settings.
+fn resolv_conf(host: &berth_api::container::HostConfig) -> String {
+    let host_conf = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let mut out = String::new();
+    let custom_dns = host.dns.as_ref().filter(|d| !d.is_empty());
+    for line in host_conf.lines() {
+        let t = line.trim();
+        if t.starts_with("nameserver") {
+            let addr = t.split_whitespace().nth(1).unwrap_or("");
+            let loopback = addr.starts_with("127.") || addr == "::1";
+            if custom_dns.is_some() || (loopback && host.network_mode != "host") {
+                continue;
+            }
+        }
+        if (t.starts_with("search") && host.dns_search.as_ref().is_some_and(|s| !s.is_empty()))
+            || (t.starts_with("options")
+                && host.dns_options.as_ref().is_some_and(|s| !s.is_empty()))
+        {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    for ns in custom_dns.into_iter().flatten() {
+        out.push_str(&format!("nameserver {ns}\n"));
+    }
+    if let Some(s) = host.dns_search.as_ref().filter(|s| !s.is_empty()) {
+        out.push_str(&format!("search {}\n", s.join(" ")));
+    }
+    if let Some(o) = host.dns_options.as_ref().filter(|s| !s.is_empty()) {
+        out.push_str(&format!("options {}\n", o.join(" ")));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_env_overrides_image_env() {
+        let image = vec!["PATH=/bin".to_string(), "A=1".to_string()];
+        let user = vec!["A=2".to_string(), "B=3".to_string()];
+        assert_eq!(merge_env(&image, &user), vec!["PATH=/bin", "A=2", "B=3"]);
+    }
+
+    #[test]
+    fn ids_are_64_hex_and_not_numeric() {
+        let id = new_id();
+        assert_eq!(id.len(), 64);
+        assert!(id.chars().all(|c| c.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn restart_policy_and_limits_are_checked() {
+        let mut h = berth_api::container::HostConfig::default();
+        h.restart_policy = Some(RestartPolicy {
+            name: "sometimes".into(),
+            maximum_retry_count: 0,
+        });
+        assert!(validate_host_config(&mut h).is_err());
+        let mut h = berth_api::container::HostConfig {
+            memory: 1024,
+            ..Default::default()
+        };
+        assert!(validate_host_config(&mut h).is_err());
+        let mut h = berth_api::container::HostConfig {
+            auto_remove: true,
+            restart_policy: Some(RestartPolicy {
+                name: "always".into(),
+                maximum_retry_count: 0,
+            }),
+            ..Default::default()
+        };
+        assert!(validate_host_config(&mut h).is_err());
+        let mut h = berth_api::container::HostConfig::default();
+        validate_host_config(&mut h).unwrap();
+        assert_eq!(h.network_mode, "none");
+        assert_eq!(h.shm_size, 64 * 1024 * 1024);
+    }
+}

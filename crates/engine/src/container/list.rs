@@ -1,0 +1,221 @@
+//! `GET /containers/json` (`docker ps`): summaries and Docker's filters.
+
+use super::ContainerRecord;
+use crate::error::{EngineError, Result};
+use crate::Engine;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Default)]
+pub struct ListOptions {
+    pub all: bool,
+    /// Only the last N created (implies all).
+    pub limit: Option<usize>,
+    pub size: bool,
+    pub filters: BTreeMap<String, Vec<String>>,
+}
+
+const KNOWN_FILTERS: &[&str] = &[
+    "status", "name", "label", "id", "ancestor", "exited", "before", "since", "network", "volume",
+    "health", "is-task", "expose", "publish",
+];
+
+impl Engine {
+    pub fn list_containers(&self, opts: &ListOptions) -> Result<Vec<Value>> {
+        for key in opts.filters.keys() {
+            if !KNOWN_FILTERS.contains(&key.as_str()) {
+                return Err(EngineError::invalid(format!("invalid filter '{key}'")));
+            }
+        }
+        for s in opts.filters.get("status").into_iter().flatten() {
+            if ![
+                "created",
+                "restarting",
+                "running",
+                "removing",
+                "paused",
+                "exited",
+                "dead",
+            ]
+            .contains(&s.as_str())
+            {
+                return Err(EngineError::invalid(format!("invalid filter 'status={s}'")));
+            }
+        }
+        let mut recs: Vec<ContainerRecord> =
+            self.all_containers().iter().map(|c| c.snapshot()).collect();
+        // Newest first, as Docker lists them.
+        recs.sort_by(|a, b| b.created.cmp(&a.created));
+        let all = opts.all
+            || opts.limit.is_some()
+            || opts.filters.contains_key("status")
+            || opts.filters.contains_key("exited");
+        let created_of = |key: &str| -> Option<String> {
+            opts.filters
+                .get(key)?
+                .first()
+                .and_then(|n| self.container(n).ok())
+                .map(|c| c.snapshot().created)
+        };
+        let before = created_of("before");
+        let since = created_of("since");
+        let mut out = Vec::new();
+        for rec in recs {
+            if !all && !rec.state.running {
+                continue;
+            }
+            if before.as_ref().is_some_and(|b| rec.created >= *b)
+                || since.as_ref().is_some_and(|s| rec.created <= *s)
+            {
+                continue;
+            }
+            if !self.filters_match(&rec, &opts.filters) {
+                continue;
+            }
+            out.push(self.summary(&rec, opts.size));
+            if opts.limit.is_some_and(|n| out.len() >= n) {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    fn filters_match(
+        &self,
+        rec: &ContainerRecord,
+        filters: &BTreeMap<String, Vec<String>>,
+    ) -> bool {
+        filters.iter().all(|(key, values)| {
+            values.iter().any(|v| match key.as_str() {
+                "status" => rec.state.status == *v,
+                "name" => rec.name.contains(v.trim_start_matches('/')),
+                "id" => rec.id.starts_with(v.as_str()),
+                "label" => {
+                    let labels = rec.config.labels.clone().unwrap_or_default();
+                    match v.split_once('=') {
+                        Some((k, val)) => labels.get(k).map(String::as_str) == Some(val),
+                        None => labels.contains_key(v),
+                    }
+                }
+                "ancestor" => {
+                    rec.config.image == *v
+                        || self
+                            .images
+                            .resolve(v)
+                            .is_ok_and(|img| img.id == rec.image_id)
+                }
+                "exited" => {
+                    !rec.state.running
+                        && rec.state.status == "exited"
+                        && v.parse::<i32>().is_ok_and(|c| c == rec.state.exit_code)
+                }
+                "network" => rec.host_config.network_mode == *v,
+                _ => true,
+            })
+        })
+    }
+
+    fn summary(&self, rec: &ContainerRecord, size: bool) -> Value {
+        let created = chrono::DateTime::parse_from_rfc3339(&rec.created)
+            .map(|t| t.timestamp())
+            .unwrap_or(0);
+        let mut command = rec.path.clone();
+        for a in &rec.args {
+            command.push(' ');
+            if a.contains(' ') || a.is_empty() {
+                command.push_str(&format!("'{a}'"));
+            } else {
+                command.push_str(a);
+            }
+        }
+        let network = rec.host_config.network_mode.clone();
+        let mut v = json!({
+            "Id": rec.id,
+            "Names": [format!("/{}", rec.name)],
+            "Image": rec.config.image,
+            "ImageID": rec.image_id,
+            "Command": command,
+            "Created": created,
+            "Ports": [],
+            "Labels": rec.config.labels.clone().unwrap_or_default(),
+            "State": rec.state.status,
+            "Status": status_text(rec),
+            "HostConfig": {"NetworkMode": network},
+            "NetworkSettings": {"Networks": {network.clone(): {"NetworkID": network, "IPAddress": "", "Gateway": "", "MacAddress": ""}}},
+            "Mounts": Self::mount_points(rec),
+        });
+        if size {
+            let (rw, root) = self.container_sizes(rec);
+            v["SizeRw"] = json!(rw);
+            v["SizeRootFs"] = json!(root);
+        }
+        v
+    }
+}
+
+/// Docker's human status: `Up 5 seconds`, `Exited (0) 2 minutes ago`, `Created`...
+pub fn status_text(rec: &ContainerRecord) -> String {
+    let ago = |t: &str| -> Option<String> {
+        let t = chrono::DateTime::parse_from_rfc3339(t).ok()?;
+        let secs = (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds();
+        Some(human_duration(secs.max(0)))
+    };
+    let s = &rec.state;
+    match s.status.as_str() {
+        "running" | "paused" => {
+            let up = ago(&s.started_at).unwrap_or_default();
+            if s.paused {
+                format!("Up {up} (Paused)")
+            } else {
+                format!("Up {up}")
+            }
+        }
+        "restarting" => format!(
+            "Restarting ({}) {} ago",
+            s.exit_code,
+            ago(&s.finished_at).unwrap_or_default()
+        ),
+        "exited" => format!(
+            "Exited ({}) {} ago",
+            s.exit_code,
+            ago(&s.finished_at).unwrap_or_default()
+        ),
+        "created" => "Created".into(),
+        other => other.to_string(),
+    }
+}
+
+/// Go's `units.HumanDuration`, as Docker prints it.
+pub fn human_duration(secs: i64) -> String {
+    let mins = secs / 60;
+    let hours = mins / 60;
+    match secs {
+        s if s < 1 => "Less than a second".into(),
+        1 => "1 second".into(),
+        s if s < 60 => format!("{s} seconds"),
+        _ if mins == 1 => "About a minute".into(),
+        _ if mins < 60 => format!("{mins} minutes"),
+        _ if hours == 1 => "About an hour".into(),
+        _ if hours < 48 => format!("{hours} hours"),
+        _ if hours < 24 * 7 * 2 => format!("{} days", hours / 24),
+        _ if hours < 24 * 30 * 2 => format!("{} weeks", hours / 24 / 7),
+        _ if hours < 24 * 365 * 2 => format!("{} months", hours / 24 / 30),
+        _ => format!("{} years", hours / 24 / 365),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_docker() {
+        assert_eq!(human_duration(0), "Less than a second");
+        assert_eq!(human_duration(1), "1 second");
+        assert_eq!(human_duration(5), "5 seconds");
+        assert_eq!(human_duration(61), "About a minute");
+        assert_eq!(human_duration(600), "10 minutes");
+        assert_eq!(human_duration(3700), "About an hour");
+        assert_eq!(human_duration(3 * 86400), "3 days");
+    }
+}

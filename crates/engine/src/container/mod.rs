@@ -1,0 +1,124 @@
+//! Containers: the persistent record, the live handle, and one file per verb.
+
+mod attach;
+mod create;
+pub(crate) mod exec;
+mod inspect;
+mod list;
+mod logs;
+mod monitor;
+mod pause;
+mod recover;
+mod remove;
+mod rename;
+mod restart_policy;
+mod spec;
+mod start;
+mod stats;
+mod stop;
+mod top;
+mod user;
+mod wait;
+
+pub use attach::{AttachOptions, ShimStream};
+pub use exec::ExecStream;
+pub use list::ListOptions;
+pub use logs::{parse_timestamp, LogOptions, LogRecord};
+pub use wait::WaitCondition;
+
+use berth_api::container::{ContainerConfig, ContainerState, HostConfig};
+use serde::{Deserialize, Serialize};
+use std::sync::Mutex;
+use tokio::sync::watch;
+
+/// Everything berth keeps about a container across daemon restarts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContainerRecord {
+    pub id: String,
+    /// Without the leading `/`.
+    pub name: String,
+    /// RFC 3339 with nanoseconds.
+    pub created: String,
+    /// `sha256:...` of the image config.
+    pub image_id: String,
+    /// Snapshot (layer chain) ids of the image, bottom first.
+    pub layers: Vec<String>,
+    /// The container config, merged with the image's defaults as Docker does at create.
+    pub config: ContainerConfig,
+    pub host_config: HostConfig,
+    /// Resolved entrypoint + cmd: what runs as PID 1 (after `--init` if asked).
+    pub path: String,
+    pub args: Vec<String>,
+    pub state: ContainerState,
+    pub restart_count: i64,
+    /// Set by `stop`/`kill`, cleared by `start`: restart policies leave such a container alone.
+    pub manually_stopped: bool,
+}
+
+impl ContainerRecord {
+    pub fn is_running(&self) -> bool {
+        self.state.running
+    }
+}
+
+/// What waiters watch: how many times the container exited, and whether it is gone.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Lifecycle {
+    pub exits: u64,
+    pub last_exit_code: i64,
+    pub removed: bool,
+}
+
+/// A live container: its record behind a lock, a lock serializing lifecycle operations, and
+/// the channel waiters listen on.
+pub struct Container {
+    pub record: Mutex<ContainerRecord>,
+    /// Held across start/stop/remove so they never interleave for one container.
+    pub op: tokio::sync::Mutex<()>,
+    pub lifecycle: watch::Sender<Lifecycle>,
+    /// Attach requests that arrived before start; start connects them before init runs.
+    pub pending_attach: Mutex<Vec<attach::PendingAttach>>,
+}
+
+impl Container {
+    pub fn new(record: ContainerRecord) -> Self {
+        let code = record.state.exit_code as i64;
+        Self {
+            record: Mutex::new(record),
+            op: tokio::sync::Mutex::new(()),
+            lifecycle: watch::channel(Lifecycle {
+                last_exit_code: code,
+                ..Default::default()
+            })
+            .0,
+            pending_attach: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A copy of the record (the lock is never held across an await).
+    pub fn snapshot(&self) -> ContainerRecord {
+        match self.record.lock() {
+            Ok(r) => r.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Changes the record under its lock and returns the new copy.
+    pub fn update<F: FnOnce(&mut ContainerRecord)>(&self, f: F) -> ContainerRecord {
+        let mut guard = match self.record.lock() {
+            Ok(r) => r,
+            Err(p) => p.into_inner(),
+        };
+        f(&mut guard);
+        guard.clone()
+    }
+
+    pub fn id(&self) -> String {
+        self.snapshot().id
+    }
+}
+
+/// Docker's RFC 3339 timestamp with nanoseconds.
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+}

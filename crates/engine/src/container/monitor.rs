@@ -1,0 +1,96 @@
+//! Watches a running container through its shim and settles its exit: state, cleanup, events,
+//! waiters, restart policy and auto-remove.
+
+use super::{now_rfc3339, restart_policy, Container};
+use crate::Engine;
+use berth_shim_protocol::client::ShimClient;
+use berth_shim_protocol::{read_exit_file, ExitStatus, Request, Response};
+use std::sync::Arc;
+use std::time::Duration;
+
+impl Engine {
+    pub(super) fn spawn_monitor(self: &Arc<Self>, c: Arc<Container>) {
+        let engine = self.clone();
+        tokio::spawn(async move {
+            let state_dir = engine.config.shim_state_dir(&c.id());
+            let status = match ShimClient::new(&state_dir).call(&Request::Wait).await {
+                Ok(Response::Exited(st)) => st,
+                other => {
+                    // The shim is gone without answering: trust what it left on disk.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    read_exit_file(&state_dir).unwrap_or_else(|| {
+                        tracing::warn!(id = %c.id(), "shim lost: {other:?}");
+                        ExitStatus {
+                            exit_code: 255,
+                            oom_killed: false,
+                            finished_at: now_rfc3339(),
+                        }
+                    })
+                }
+            };
+            engine.settle_exit(&c, status).await;
+        });
+    }
+
+    /// Records that the container's init exited, and does what follows from it.
+    pub(super) async fn settle_exit(self: &Arc<Self>, c: &Arc<Container>, st: ExitStatus) {
+        let rec = c.update(|r| {
+            r.state.status = "exited".into();
+            r.state.running = false;
+            r.state.paused = false;
+            r.state.pid = 0;
+            r.state.exit_code = st.exit_code;
+            r.state.oom_killed = st.oom_killed;
+            r.state.finished_at = st.finished_at.clone();
+        });
+        if let Err(e) = self.persist(&rec) {
+            tracing::error!(id = %rec.id, "persisting exit: {e}");
+        }
+        self.release_runtime(&rec);
+        if st.oom_killed {
+            self.container_event(&rec, "oom", &[]);
+        }
+        self.container_event(&rec, "die", &[("exitCode", st.exit_code.to_string())]);
+        c.lifecycle.send_modify(|l| {
+            l.exits += 1;
+            l.last_exit_code = st.exit_code as i64;
+        });
+
+        if rec.host_config.auto_remove {
+            let engine = self.clone();
+            let id = rec.id.clone();
+            tokio::spawn(async move {
+                if let Err(e) = engine.remove_container(&id, true).await {
+                    tracing::warn!(%id, "auto-remove: {e}");
+                }
+            });
+            return;
+        }
+        if let Some(delay) = restart_policy::after_exit(&rec) {
+            let engine = self.clone();
+            let c = c.clone();
+            c.update(|r| {
+                r.state.restarting = true;
+                r.state.status = "restarting".into();
+            });
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                let _op = c.op.lock().await;
+                let rec = c.snapshot();
+                if rec.manually_stopped || rec.state.running || !rec.state.restarting {
+                    return;
+                }
+                let rec = c.update(|r| r.restart_count += 1);
+                engine.container_event(&rec, "restart", &[]);
+                if let Err(e) = engine.start_locked(&c).await {
+                    tracing::warn!(id = %rec.id, "restart failed: {e}");
+                    let rec = c.update(|r| {
+                        r.state.restarting = false;
+                        r.state.status = "exited".into();
+                    });
+                    let _ = engine.persist(&rec);
+                }
+            });
+        }
+    }
+}

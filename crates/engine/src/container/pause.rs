@@ -1,0 +1,59 @@
+//! `pause` and `unpause`, through the cgroup freezer.
+
+use crate::error::{EngineError, Result};
+use crate::Engine;
+use berth_runtime::cgroups;
+
+impl Engine {
+    pub async fn pause_container(&self, name: &str) -> Result<()> {
+        let c = self.container(name)?;
+        let _op = c.op.lock().await;
+        let rec = c.snapshot();
+        if !rec.state.running {
+            return Err(EngineError::conflict(format!(
+                "Container {} is not running",
+                rec.id
+            )));
+        }
+        if rec.state.paused {
+            return Err(EngineError::conflict(format!(
+                "Container {} is already paused",
+                rec.id
+            )));
+        }
+        cgroups::freeze(&self.cgroup_layout, &self.cgroup_path(&rec.id))
+            .map_err(|e| EngineError::internal(format!("pausing container: {e}")))?;
+        let rec = c.update(|r| {
+            r.state.paused = true;
+            r.state.status = "paused".into();
+        });
+        self.persist(&rec)?;
+        self.container_event(&rec, "pause", &[]);
+        Ok(())
+    }
+
+    pub async fn unpause_container(&self, name: &str) -> Result<()> {
+        let c = self.container(name)?;
+        let _op = c.op.lock().await;
+        let rec = c.snapshot();
+        if !rec.state.paused {
+            return Err(EngineError::conflict(format!(
+                "Container {} is not paused",
+                rec.id
+            )));
+        }
+        self.thaw(&rec.id)?;
+        let rec = c.update(|r| {
+            r.state.paused = false;
+            r.state.status = if r.state.running { "running" } else { "exited" }.into();
+        });
+        self.persist(&rec)?;
+        self.container_event(&rec, "unpause", &[]);
+        Ok(())
+    }
+
+    pub(super) fn thaw(&self, id: &str) -> Result<()> {
+        cgroups::thaw(&self.cgroup_layout, &self.cgroup_path(id))
+            .map_err(|e| EngineError::internal(format!("unpausing container: {e}")))
+    }
+}

@@ -1,0 +1,84 @@
+//! Daemon start: load containers, re-attach to live shims, settle the ones that exited while
+//! no daemon watched, sweep half-made leftovers, and apply restart policies.
+
+use super::{now_rfc3339, restart_policy, Container};
+use crate::error::Result;
+use crate::Engine;
+use berth_shim_protocol::client::ShimClient;
+use berth_shim_protocol::{read_exit_file, ExitStatus, Request, Response};
+use std::collections::HashSet;
+use std::sync::Arc;
+
+impl Engine {
+    pub(crate) async fn recover(self: &Arc<Self>) -> Result<()> {
+        let records = self.store.all()?;
+        let known: HashSet<String> = records.iter().map(|r| r.id.clone()).collect();
+        self.sweep_orphans(&known);
+        let mut to_restart = Vec::new();
+        for rec in records {
+            let c = Arc::new(Container::new(rec.clone()));
+            self.insert(c.clone());
+            if !(rec.state.running || rec.state.restarting) {
+                if restart_policy::at_daemon_start(&rec) {
+                    to_restart.push(c);
+                }
+                continue;
+            }
+            let state_dir = self.config.shim_state_dir(&rec.id);
+            match ShimClient::new(&state_dir).call(&Request::State).await {
+                Ok(Response::State(s)) if s.status == "running" => {
+                    tracing::info!(id = %rec.id, pid = s.pid, "re-attached to running container");
+                    self.spawn_monitor(c);
+                }
+                other => {
+                    let st = match other {
+                        Ok(Response::State(s)) => s.exit,
+                        _ => None,
+                    }
+                    .or_else(|| read_exit_file(&state_dir))
+                    .unwrap_or(ExitStatus {
+                        exit_code: 255,
+                        oom_killed: false,
+                        finished_at: now_rfc3339(),
+                    });
+                    tracing::info!(id = %rec.id, code = st.exit_code, "container exited while the daemon was away");
+                    self.settle_exit(&c, st).await;
+                    let rec = c.snapshot();
+                    if !rec.host_config.auto_remove
+                        && restart_policy::at_daemon_start(&rec)
+                        && !rec.state.restarting
+                    {
+                        to_restart.push(c);
+                    }
+                }
+            }
+        }
+        for c in to_restart {
+            let engine = self.clone();
+            tokio::spawn(async move {
+                let _op = c.op.lock().await;
+                if let Err(e) = engine.start_locked(&c).await {
+                    tracing::warn!(id = %c.id(), "restart at daemon start: {e}");
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// Container directories without a record are what a crash during create or remove left.
+    fn sweep_orphans(&self, known: &HashSet<String>) {
+        let Ok(entries) = std::fs::read_dir(self.config.containers_dir()) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if known.contains(&name) {
+                continue;
+            }
+            tracing::info!(id = %name, "removing leftovers of an unfinished create or remove");
+            let _ = self.images.unmount_rootfs(&e.path());
+            let _ = self.images.remove_rootfs(&e.path());
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! `DELETE /containers/{id}`.
+
+use crate::error::{EngineError, Result};
+use crate::Engine;
+use std::sync::Arc;
+
+impl Engine {
+    pub async fn remove_container(self: &Arc<Self>, name: &str, force: bool) -> Result<()> {
+        let c = self.container(name)?;
+        let _op = c.op.lock().await;
+        let rec = c.snapshot();
+        if rec.state.running {
+            if !force {
+                let what = if rec.state.paused {
+                    "paused"
+                } else {
+                    "running"
+                };
+                return Err(EngineError::conflict(format!(
+                    "cannot remove container \"/{}\": container is {what}: stop the container before removing or force remove",
+                    rec.name
+                )));
+            }
+            self.stop_locked(&c, libc::SIGKILL, 30).await?;
+        }
+        let rec = c.update(|r| {
+            r.manually_stopped = true;
+            r.state.restarting = false;
+        });
+        // The record goes first: from here on the container does not exist, whatever happens
+        // to its files (swept at the next start if we crash now).
+        self.store.delete(&rec.id)?;
+        self.forget(&rec.id);
+        self.release_runtime(&rec);
+        let dir = self.config.container_dir(&rec.id);
+        if let Err(e) = self.images.remove_rootfs(&dir) {
+            tracing::warn!(id = %rec.id, "removing rootfs: {e}");
+        }
+        if let Err(e) = std::fs::remove_dir_all(&dir) {
+            tracing::warn!(id = %rec.id, "removing {}: {e}", dir.display());
+        }
+        self.container_event(&rec, "destroy", &[]);
+        c.lifecycle.send_modify(|l| l.removed = true);
+        Ok(())
+    }
+}

@@ -1,0 +1,194 @@
+//! `POST /containers/{id}/start`: mount the rootfs, write the bundle, launch the shim, connect
+//! early attaches, let init run.
+
+use super::{now_rfc3339, Container, ContainerRecord};
+use crate::error::{EngineError, ErrorKind, Result};
+use crate::Engine;
+use berth_shim_protocol::client::ShimClient;
+use berth_shim_protocol::{Request, Response, StartReport};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+/// How long a shim may take to create a container.
+const SHIM_CREATE_TIMEOUT: Duration = Duration::from_secs(60);
+
+impl Engine {
+    pub async fn start_container(self: &Arc<Self>, name: &str) -> Result<()> {
+        let c = self.container(name)?;
+        let _op = c.op.lock().await;
+        self.start_locked(&c).await
+    }
+
+    /// Starts `c`; the caller holds `c.op`.
+    pub(super) async fn start_locked(self: &Arc<Self>, c: &Arc<Container>) -> Result<()> {
+        let rec = c.snapshot();
+        if rec.state.paused {
+            return Err(EngineError::conflict(
+                "cannot start a paused container, try unpause instead",
+            ));
+        }
+        if rec.state.running {
+            return Err(EngineError::new(
+                ErrorKind::NotModified,
+                "container already started",
+            ));
+        }
+        match self.launch(&rec, c).await {
+            Ok(pid) => {
+                let rec = c.update(|r| {
+                    r.state.status = "running".into();
+                    r.state.running = true;
+                    r.state.restarting = false;
+                    r.state.pid = pid;
+                    r.state.exit_code = 0;
+                    r.state.error.clear();
+                    r.state.oom_killed = false;
+                    r.state.started_at = now_rfc3339();
+                    r.manually_stopped = false;
+                });
+                self.persist(&rec)?;
+                self.container_event(&rec, "start", &[]);
+                self.spawn_monitor(c.clone());
+                Ok(())
+            }
+            Err(e) => {
+                // Docker keeps the failed container, with the reason and the exit code the CLI
+                // shows (127: command not found, 126: cannot be run).
+                let code = if e.message.contains("not found") || e.message.contains("no such file")
+                {
+                    127
+                } else if e.message.contains("permission denied") {
+                    126
+                } else {
+                    128
+                };
+                let rec = c.update(|r| {
+                    r.state.error = e.message.clone();
+                    r.state.exit_code = code;
+                });
+                let _ = self.persist(&rec);
+                self.release_runtime(&rec);
+                self.fail_pending_attaches(c, &e.message);
+                Err(e)
+            }
+        }
+    }
+
+    /// Everything between "not running" and "init runs"; returns init's host pid.
+    async fn launch(&self, rec: &ContainerRecord, c: &Arc<Container>) -> Result<i32> {
+        let dir = self.config.container_dir(&rec.id);
+        let rootfs = self.images.mount_rootfs(&rec.layers, &dir)?;
+        let input = self.spec_input(rec, &rootfs)?;
+        let spec = berth_runtime::spec::build_spec(&input)
+            .map_err(|e| EngineError::invalid(e.to_string()))?;
+        let bundle = dir.join("bundle");
+        std::fs::create_dir_all(&bundle)?;
+        berth_runtime::write_bundle(&bundle, &spec)?;
+
+        let state_dir = self.config.shim_state_dir(&rec.id);
+        let _ = std::fs::remove_dir_all(&state_dir);
+        std::fs::create_dir_all(&state_dir)?;
+        let pid = self.spawn_shim(rec, &bundle, &state_dir).await?;
+
+        let shim = ShimClient::new(&state_dir);
+        self.connect_pending_attaches(c, &shim).await;
+        match shim.call(&Request::Start).await {
+            Ok(Response::Ok) => Ok(pid),
+            Ok(Response::Error { message }) => Err(EngineError::internal(message)),
+            Ok(other) => Err(EngineError::internal(format!(
+                "unexpected answer from shim: {other:?}"
+            ))),
+            Err(e) => Err(EngineError::internal(format!("starting container: {e}"))),
+        }
+    }
+
+    /// Runs `berth-shim start` and waits for its one-line report.
+    async fn spawn_shim(
+        &self,
+        rec: &ContainerRecord,
+        bundle: &std::path::Path,
+        state_dir: &std::path::Path,
+    ) -> Result<i32> {
+        let dir = self.config.container_dir(&rec.id);
+        let log = dir.join(format!("{}-json.log", rec.id));
+        let stderr = std::fs::File::create(state_dir.join("shim.stderr"))?;
+        let mut cmd = tokio::process::Command::new(&self.config.shim_binary);
+        cmd.arg("start")
+            .arg("--id")
+            .arg(crate::config::short_id(&rec.id))
+            .arg("--bundle")
+            .arg(bundle)
+            .arg("--state")
+            .arg(state_dir)
+            .arg("--log")
+            .arg(&log)
+            .arg("--runtime")
+            .arg(&self.config.runtime);
+        if rec.config.tty {
+            cmd.arg("--tty");
+        }
+        if rec.config.open_stdin {
+            cmd.arg("--stdin");
+        }
+        if rec.config.stdin_once {
+            cmd.arg("--stdin-once");
+        }
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(stderr))
+            .kill_on_drop(false);
+        let mut child = cmd.spawn().map_err(|e| {
+            EngineError::internal(format!(
+                "cannot run {}: {e}",
+                self.config.shim_binary.display()
+            ))
+        })?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| EngineError::internal("shim has no stdout"))?;
+        // The launched process forks the long-lived shim and exits; reap it in the background.
+        tokio::spawn(async move {
+            let _ = child.wait().await;
+        });
+        let mut line = String::new();
+        let read = tokio::time::timeout(
+            SHIM_CREATE_TIMEOUT,
+            BufReader::new(stdout).read_line(&mut line),
+        )
+        .await;
+        let shim_err =
+            || std::fs::read_to_string(state_dir.join("shim.stderr")).unwrap_or_default();
+        match read {
+            Ok(Ok(n)) if n > 0 => {}
+            _ => {
+                return Err(EngineError::internal(format!(
+                    "shim did not report: {}",
+                    shim_err().trim()
+                )))
+            }
+        }
+        match serde_json::from_str::<StartReport>(&line) {
+            Ok(StartReport::Created { pid }) => Ok(pid),
+            Ok(StartReport::Failed { message }) => Err(EngineError::invalid(format!(
+                "failed to create task for container: OCI runtime create failed: {message}: unknown"
+            ))),
+            Err(e) => Err(EngineError::internal(format!(
+                "bad report from shim ({e}): {line}"
+            ))),
+        }
+    }
+
+    /// Undoes what start prepared for a container that is not running: shim state, rootfs mount.
+    pub(super) fn release_runtime(&self, rec: &ContainerRecord) {
+        let _ = std::fs::remove_dir_all(self.config.shim_state_dir(&rec.id));
+        if let Err(e) = self
+            .images
+            .unmount_rootfs(&self.config.container_dir(&rec.id))
+        {
+            tracing::warn!(id = %rec.id, "unmounting rootfs: {e}");
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! The event bus: every state change is published here, kept for `--since`, and streamed.
+
+use berth_api::event::{EventActor, EventMessage};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Mutex;
+use tokio::sync::broadcast;
+
+/// How many past events `GET /events?since=` can replay.
+const HISTORY: usize = 1024;
+
+pub struct EventBus {
+    history: Mutex<VecDeque<EventMessage>>,
+    live: broadcast::Sender<EventMessage>,
+}
+
+impl Default for EventBus {
+    fn default() -> Self {
+        Self {
+            history: Mutex::new(VecDeque::with_capacity(HISTORY)),
+            live: broadcast::channel(256).0,
+        }
+    }
+}
+
+impl EventBus {
+    /// Publishes an event about an object (`container`, `image`...).
+    pub fn publish(
+        &self,
+        kind: &str,
+        action: &str,
+        id: &str,
+        attributes: BTreeMap<String, String>,
+    ) {
+        let now = chrono::Utc::now();
+        let nanos = now.timestamp_nanos_opt().unwrap_or(0);
+        let legacy = kind == "container" || kind == "image";
+        let msg = EventMessage {
+            kind: kind.to_string(),
+            action: action.to_string(),
+            actor: EventActor {
+                id: id.to_string(),
+                attributes: attributes.clone(),
+            },
+            scope: "local".into(),
+            time: now.timestamp(),
+            time_nano: nanos,
+            status: legacy.then(|| action.to_string()),
+            id: legacy.then(|| id.to_string()),
+            from: attributes
+                .get("image")
+                .cloned()
+                .filter(|_| kind == "container"),
+        };
+        if let Ok(mut h) = self.history.lock() {
+            if h.len() == HISTORY {
+                h.pop_front();
+            }
+            h.push_back(msg.clone());
+        }
+        let _ = self.live.send(msg);
+    }
+
+    /// Past events and a receiver for the ones to come, taken together so none is missed.
+    pub fn subscribe(&self) -> (Vec<EventMessage>, broadcast::Receiver<EventMessage>) {
+        let h = self.history.lock().map(|h| h.iter().cloned().collect());
+        let rx = self.live.subscribe();
+        (h.unwrap_or_default(), rx)
+    }
+}
+
+/// `GET /events` filters: `type`, `event`/`action`, `container`, `image`, `label`, `scope`.
+#[derive(Debug, Default, Clone)]
+pub struct EventFilter {
+    pub filters: BTreeMap<String, Vec<String>>,
+}
+
+impl EventFilter {
+    pub fn matches(&self, ev: &EventMessage) -> bool {
+        self.filters.iter().all(|(key, wanted)| {
+            wanted.iter().any(|w| match key.as_str() {
+                "type" => &ev.kind == w,
+                "event" | "action" => {
+                    &ev.action == w || ev.action.split(':').next() == Some(w.as_str())
+                }
+                "container" => {
+                    ev.kind == "container"
+                        && (ev.actor.id.starts_with(w.as_str())
+                            || ev.actor.attributes.get("name") == Some(w))
+                }
+                "image" => {
+                    ev.actor.attributes.get("image") == Some(w)
+                        || (ev.kind == "image" && ev.actor.id == *w)
+                }
+                "label" => match w.split_once('=') {
+                    Some((k, v)) => ev.actor.attributes.get(k).map(String::as_str) == Some(v),
+                    None => ev.actor.attributes.contains_key(w),
+                },
+                "scope" => ev.scope == *w,
+                _ => true,
+            })
+        })
+    }
+}

@@ -1,0 +1,145 @@
+#![recursion_limit = "256"]
+//! berth's engine: containers, images, exec and events as services. No HTTP here: the daemon
+//! turns requests into calls on [`Engine`] and maps [`EngineError`] kinds to status codes.
+
+pub mod config;
+pub mod container;
+pub mod error;
+pub mod events;
+pub mod images;
+mod names;
+mod store;
+pub mod system;
+
+pub use config::EngineConfig;
+pub use error::{EngineError, ErrorKind, Result};
+
+use container::{Container, ContainerRecord};
+use events::EventBus;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+use store::ContainerStore;
+
+pub struct Engine {
+    pub config: EngineConfig,
+    pub images: images::ImageService,
+    pub events: Arc<EventBus>,
+    store: ContainerStore,
+    /// Facts about this host the runtime spec needs, read once.
+    host_info: berth_runtime::spec::HostInfo,
+    cgroup_layout: berth_runtime::cgroups::CgroupLayout,
+    containers: RwLock<HashMap<String, Arc<Container>>>,
+    execs: container::exec::ExecTable,
+}
+
+impl Engine {
+    /// Opens (or creates) the data and exec roots, loads every container and settles what
+    /// happened while no daemon was running.
+    pub async fn open(config: EngineConfig) -> Result<Arc<Self>> {
+        std::fs::create_dir_all(&config.data_root)?;
+        std::fs::create_dir_all(config.containers_dir())?;
+        std::fs::create_dir_all(&config.exec_root)?;
+        let db = redb::Database::create(config.data_root.join("metadata.redb"))
+            .map_err(|e| EngineError::internal(format!("metadata store: {e}")))?;
+        let db = Arc::new(db);
+        let store = ContainerStore::open(db.clone())?;
+        let images = images::ImageService::open(&config.data_root, db)?;
+        let engine = Arc::new(Self {
+            config,
+            images,
+            events: Arc::new(EventBus::default()),
+            store,
+            host_info: berth_runtime::spec::HostInfo::detect(),
+            cgroup_layout: berth_runtime::cgroups::detect(),
+            containers: RwLock::new(HashMap::new()),
+            execs: Default::default(),
+        });
+        engine.recover().await?;
+        Ok(engine)
+    }
+
+    fn events_handle(&self) -> Arc<EventBus> {
+        self.events.clone()
+    }
+
+    fn all_containers(&self) -> Vec<Arc<Container>> {
+        match self.containers.read() {
+            Ok(m) => m.values().cloned().collect(),
+            Err(p) => p.into_inner().values().cloned().collect(),
+        }
+    }
+
+    /// Finds a container by full id, name, or unique id prefix, as Docker does.
+    pub fn container(&self, name_or_id: &str) -> Result<Arc<Container>> {
+        let key = name_or_id.strip_prefix('/').unwrap_or(name_or_id);
+        if key.is_empty() {
+            return Err(EngineError::no_such_container(name_or_id));
+        }
+        let all = self.all_containers();
+        if let Some(c) = all.iter().find(|c| c.snapshot().id == key) {
+            return Ok(c.clone());
+        }
+        if let Some(c) = all.iter().find(|c| c.snapshot().name == key) {
+            return Ok(c.clone());
+        }
+        let by_prefix: Vec<_> = all
+            .iter()
+            .filter(|c| c.snapshot().id.starts_with(key))
+            .collect();
+        match by_prefix.as_slice() {
+            [one] => Ok((*one).clone()),
+            [] => Err(EngineError::no_such_container(name_or_id)),
+            _ => Err(EngineError::invalid(format!(
+                "multiple IDs found with provided prefix: {key}"
+            ))),
+        }
+    }
+
+    fn insert(&self, c: Arc<Container>) {
+        let id = c.id();
+        match self.containers.write() {
+            Ok(mut m) => m.insert(id, c),
+            Err(p) => p.into_inner().insert(id, c),
+        };
+    }
+
+    fn forget(&self, id: &str) {
+        match self.containers.write() {
+            Ok(mut m) => m.remove(id),
+            Err(p) => p.into_inner().remove(id),
+        };
+    }
+
+    fn name_in_use(&self, name: &str) -> Option<String> {
+        self.all_containers()
+            .into_iter()
+            .map(|c| c.snapshot())
+            .find(|r| r.name == name)
+            .map(|r| r.id)
+    }
+
+    /// Writes the record through to the metadata store.
+    fn persist(&self, rec: &ContainerRecord) -> Result<()> {
+        self.store.put(rec)
+    }
+
+    /// Publishes a container event with Docker's attributes (name, image, labels).
+    fn container_event(&self, rec: &ContainerRecord, action: &str, extra: &[(&str, String)]) {
+        let mut attrs: BTreeMap<String, String> = rec.config.labels.clone().unwrap_or_default();
+        attrs.insert("name".into(), rec.name.clone());
+        attrs.insert("image".into(), rec.config.image.clone());
+        for (k, v) in extra {
+            attrs.insert((*k).to_string(), v.clone());
+        }
+        self.events.publish("container", action, &rec.id, attrs);
+    }
+
+    /// How many containers use an image (for `rmi` and `images`).
+    pub fn containers_using(&self, image_id: &str) -> Vec<ContainerRecord> {
+        self.all_containers()
+            .into_iter()
+            .map(|c| c.snapshot())
+            .filter(|r| r.image_id == image_id)
+            .collect()
+    }
+}

@@ -1,0 +1,84 @@
+//! Reaping children as a subreaper, turning wait statuses into Docker exit codes, and
+//! recording the exit durably.
+
+use berth_shim_protocol::{ExitStatus, EXIT_FILE};
+use nix::errno::Errno;
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::Path;
+
+/// Docker's exit code for a wait status: the code, or 128 + signal number.
+pub fn exit_code(status: &WaitStatus) -> Option<(i32, i32)> {
+    match *status {
+        WaitStatus::Exited(pid, code) => Some((pid.as_raw(), code)),
+        WaitStatus::Signaled(pid, sig, _) => Some((pid.as_raw(), 128 + sig as i32)),
+        _ => None,
+    }
+}
+
+/// Reaps every child that has ended, returning (pid, exit code) for each.
+pub fn reap_all() -> Vec<(i32, i32)> {
+    let mut done = Vec::new();
+    loop {
+        match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => break,
+            Ok(status) => done.extend(exit_code(&status)),
+            Err(Errno::EINTR) => continue,
+            Err(_) => break,
+        }
+    }
+    done
+}
+
+/// Writes `exit.json` atomically: a temp file, fsync, rename, fsync of the directory.
+pub fn write_exit_file(state_dir: &Path, status: &ExitStatus) -> io::Result<()> {
+    let bytes = serde_json::to_vec(status)?;
+    write_atomic(state_dir, EXIT_FILE, &bytes)
+}
+
+pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let mut f = File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, dir.join(name))?;
+    File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::sys::signal::Signal;
+
+    #[test]
+    fn codes_from_wait_status() {
+        let p = Pid::from_raw(7);
+        assert_eq!(exit_code(&WaitStatus::Exited(p, 5)), Some((7, 5)));
+        assert_eq!(
+            exit_code(&WaitStatus::Signaled(p, Signal::SIGKILL, false)),
+            Some((7, 137))
+        );
+        assert_eq!(
+            exit_code(&WaitStatus::Signaled(p, Signal::SIGTERM, true)),
+            Some((7, 143))
+        );
+        assert_eq!(exit_code(&WaitStatus::StillAlive), None);
+    }
+
+    #[test]
+    fn exit_file_round_trip() {
+        let dir = std::env::temp_dir().join(format!("berth-shim-exit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let st = ExitStatus {
+            exit_code: 3,
+            oom_killed: true,
+            finished_at: "2026-01-01T00:00:00.000000000Z".into(),
+        };
+        write_exit_file(&dir, &st).unwrap();
+        assert_eq!(berth_shim_protocol::read_exit_file(&dir), Some(st));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,234 @@
+//! Container stdio: pipes, the console socket that brings back a pty master, and async
+//! reading/writing of those fds on the single-threaded runtime.
+
+use anyhow::{bail, Context, Result};
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, UnixAddr};
+use std::io::{self, IoSliceMut};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::io::unix::AsyncFd;
+
+/// Stdio handed to the runtime for one process (init or exec): the container's ends.
+#[derive(Default)]
+pub struct ProcessIo {
+    pub stdin: Option<OwnedFd>,
+    pub stdout: Option<OwnedFd>,
+    pub stderr: Option<OwnedFd>,
+    /// With a tty: where the runtime sends the pty master.
+    pub console_socket: Option<PathBuf>,
+}
+
+/// The shim's ends of one process's stdio.
+pub enum ShimIo {
+    Pipes {
+        stdin: Option<OwnedFd>,
+        stdout: OwnedFd,
+        stderr: OwnedFd,
+    },
+    Console(ConsoleSocket),
+}
+
+/// Makes the pipes (or the console socket) for a process. `stdin=false` leaves the
+/// container's stdin to the shim's own, which is /dev/null.
+pub fn setup(tty: bool, stdin: bool, console_path: &Path) -> Result<(ProcessIo, ShimIo)> {
+    if tty {
+        let console = ConsoleSocket::bind(console_path)?;
+        let io = ProcessIo {
+            console_socket: Some(console.path.clone()),
+            ..Default::default()
+        };
+        return Ok((io, ShimIo::Console(console)));
+    }
+    let (out_r, out_w) = pipe()?;
+    let (err_r, err_w) = pipe()?;
+    let (in_shim, in_cont) = if stdin {
+        let (r, w) = pipe()?;
+        (Some(w), Some(r))
+    } else {
+        (None, None)
+    };
+    let io = ProcessIo {
+        stdin: in_cont,
+        stdout: Some(out_w),
+        stderr: Some(err_w),
+        console_socket: None,
+    };
+    Ok((
+        io,
+        ShimIo::Pipes {
+            stdin: in_shim,
+            stdout: out_r,
+            stderr: err_r,
+        },
+    ))
+}
+
+/// The shim's ends once the process exists.
+pub enum Streams {
+    Pipes {
+        stdin: Option<OwnedFd>,
+        stdout: OwnedFd,
+        stderr: OwnedFd,
+    },
+    Pty(OwnedFd),
+}
+
+impl ShimIo {
+    /// Call after the runtime created the process: a pty master has arrived by then.
+    pub fn into_streams(self) -> Result<Streams> {
+        Ok(match self {
+            ShimIo::Pipes {
+                stdin,
+                stdout,
+                stderr,
+            } => Streams::Pipes {
+                stdin,
+                stdout,
+                stderr,
+            },
+            ShimIo::Console(console) => Streams::Pty(console.receive_master()?),
+        })
+    }
+}
+
+/// A close-on-exec pipe: the runtime dup2()s the container's end onto 0/1/2, which clears
+/// the flag there, while no other child inherits it by accident.
+fn pipe() -> Result<(OwnedFd, OwnedFd)> {
+    nix::unistd::pipe2(OFlag::O_CLOEXEC).context("pipe2")
+}
+
+/// A listening unix socket the runtime connects to and sends the pty master over.
+pub struct ConsoleSocket {
+    listener: UnixListener,
+    pub path: PathBuf,
+}
+
+impl ConsoleSocket {
+    pub fn bind(path: &Path) -> Result<Self> {
+        let _ = std::fs::remove_file(path);
+        let listener = UnixListener::bind(path)
+            .with_context(|| format!("binding console socket {}", path.display()))?;
+        Ok(Self {
+            listener,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Receives the pty master. The runtime has connected and sent it by the time create/exec
+    /// returned, so this does not wait for long.
+    pub fn receive_master(self) -> Result<OwnedFd> {
+        let result = self.receive();
+        let _ = std::fs::remove_file(&self.path);
+        result
+    }
+
+    fn receive(&self) -> Result<OwnedFd> {
+        self.listener.set_nonblocking(true)?;
+        let conn = match self.listener.accept() {
+            Ok((c, _)) => c,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                bail!("the runtime did not connect to the console socket")
+            }
+            Err(e) => return Err(e).context("accepting on the console socket"),
+        };
+        conn.set_nonblocking(false)?;
+        conn.set_read_timeout(Some(Duration::from_secs(10)))?;
+        let mut buf = [0u8; 4096];
+        let mut iov = [IoSliceMut::new(&mut buf)];
+        let mut cmsg = nix::cmsg_space!([RawFd; 1]);
+        let msg = recvmsg::<UnixAddr>(
+            conn.as_raw_fd(),
+            &mut iov,
+            Some(&mut cmsg),
+            MsgFlags::MSG_CMSG_CLOEXEC,
+        )
+        .context("receiving the pty master")?;
+        for c in msg.cmsgs().context("reading control messages")? {
+            if let ControlMessageOwned::ScmRights(fds) = c {
+                if let Some(&fd) = fds.first() {
+                    // SAFETY: the kernel just installed this fd in our table for us; nothing
+                    // else owns it. Extra fds (none expected) are closed below.
+                    let master = unsafe { OwnedFd::from_raw_fd(fd) };
+                    for &extra in &fds[1..] {
+                        // SAFETY: as above, received fds are ours alone.
+                        drop(unsafe { OwnedFd::from_raw_fd(extra) });
+                    }
+                    return Ok(master);
+                }
+            }
+        }
+        bail!("the runtime sent no pty master over the console socket")
+    }
+}
+
+/// Sets a pty's window size.
+pub fn set_winsize(fd: RawFd, width: u16, height: u16) -> io::Result<()> {
+    let ws = libc::winsize {
+        ws_row: height,
+        ws_col: width,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads one `winsize` from the pointer, which lives across the call.
+    let rc = unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, &ws) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Non-blocking async reads and writes on a pipe end or a pty master.
+pub struct FdIo {
+    fd: AsyncFd<OwnedFd>,
+}
+
+impl FdIo {
+    pub fn new(fd: OwnedFd) -> io::Result<Self> {
+        let flags = fcntl(fd.as_raw_fd(), FcntlArg::F_GETFL)?;
+        let flags = OFlag::from_bits_retain(flags) | OFlag::O_NONBLOCK;
+        fcntl(fd.as_raw_fd(), FcntlArg::F_SETFL(flags))?;
+        // SAFETY: an OwnedFd keeps its fd open and unchanged for as long as it is owned,
+        // and the AsyncFd owns it until dropped.
+        let fd = unsafe { AsyncFd::register(fd) }.map_err(io::Error::from)?;
+        Ok(Self { fd })
+    }
+
+    pub fn raw_fd(&self) -> RawFd {
+        self.fd.get_ref().as_raw_fd()
+    }
+
+    /// Reads some bytes; 0 means end of stream. A pty master reports the end (all slave fds
+    /// closed) as EIO, which is mapped to 0 here.
+    pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let mut guard = self.fd.readable().await?;
+            match guard.try_io(|fd| {
+                nix::unistd::read(fd.get_ref().as_raw_fd(), buf).map_err(io::Error::from)
+            }) {
+                Ok(Ok(n)) => return Ok(n),
+                Ok(Err(e)) if e.raw_os_error() == Some(Errno::EIO as i32) => return Ok(0),
+                Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Ok(Err(e)) => return Err(e),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
+    pub async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            let mut guard = self.fd.writable().await?;
+            match guard.try_io(|fd| nix::unistd::write(fd.get_ref(), buf).map_err(io::Error::from))
+            {
+                Ok(Ok(n)) => buf = &buf[n..],
+                Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Ok(Err(e)) => return Err(e),
+                Err(_would_block) => continue,
+            }
+        }
+        Ok(())
+    }
+}
