@@ -745,6 +745,12 @@ async fn flag_errors_exit_125() {
     .await;
     assert_eq!(o.status.code(), Some(125));
     assert!(String::from_utf8_lossy(&o.stderr).contains("invalid size: '1x'"));
+    let o = berth_at(&dir.0.join("x.sock"), &["run", "--bogus", "busybox"], None).await;
+    assert_eq!(o.status.code(), Some(125));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "berth: unknown flag: --bogus.\nSee 'berth run --help'.\n"
+    );
 }
 
 /// `run -it` under a pseudo-terminal (util-linux `script`, as in the traces): console size in

@@ -269,7 +269,7 @@ impl Engine {
                 containers: self.containers_using(&id).len() as i64,
             });
         }
-        out.sort_by(|a, b| b.created.cmp(&a.created));
+        out.sort_by_key(|i| std::cmp::Reverse(i.created));
         Ok(out)
     }
 

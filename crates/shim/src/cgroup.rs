@@ -36,15 +36,23 @@ impl Cgroup {
             let fstype = post.next().unwrap_or("");
             let super_opts = post.nth(1).unwrap_or("");
             match fstype {
-                "cgroup2" => {
-                    if cg.v2_mount.is_none() {
-                        cg.v2_mount = Some(PathBuf::from(mount_point));
-                    }
+                "cgroup2" if cg.v2_mount.is_none() => {
+                    cg.v2_mount = Some(PathBuf::from(mount_point));
                 }
                 "cgroup" => {
                     let ctrls = super_opts
                         .split(',')
-                        .filter(|o| !matches!(*o, "rw" | "ro") && !o.contains('='))
+                        .filter(|o| {
+                            !o.contains('=')
+                                && !matches!(
+                                    *o,
+                                    "rw" | "ro"
+                                        | "xattr"
+                                        | "noprefix"
+                                        | "clone_children"
+                                        | "cpuset_v2_mode"
+                                )
+                        })
                         .map(String::from)
                         .collect();
                     cg.v1_mounts.push((ctrls, PathBuf::from(mount_point)));

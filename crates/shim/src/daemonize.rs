@@ -36,6 +36,8 @@ pub fn detach() -> Result<Report> {
     // SAFETY: F_DUPFD_CLOEXEC just returned a new fd that nothing else owns.
     let pipe = unsafe { File::from_raw_fd(raw) };
 
+    close_inherited_fds(raw);
+
     // SAFETY: the shim is still single-threaded here (no runtime built yet), so the child
     // may do anything after fork.
     match unsafe { fork() }.context("fork")? {
@@ -53,6 +55,24 @@ pub fn detach() -> Result<Report> {
     }
     std::env::set_current_dir("/").context("chdir /")?;
     Ok(Report { pipe: Some(pipe) })
+}
+
+/// Closes every fd above stdio that the daemon let us inherit (except the report pipe), so
+/// the long-lived shim holds nothing of the daemon's open.
+fn close_inherited_fds(keep: i32) {
+    let fds: Vec<i32> = match std::fs::read_dir("/proc/self/fd") {
+        Ok(dir) => dir
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+            .collect(),
+        Err(_) => return,
+    };
+    for fd in fds {
+        if fd > 2 && fd != keep {
+            // SAFETY: nothing in the shim owns these fds yet (the directory iterator's own
+            // fd is closed already, so closing a stale number is a harmless EBADF).
+            unsafe { libc::close(fd) };
+        }
+    }
 }
 
 extern "C" fn ignore_signal(_: libc::c_int) {}

@@ -177,6 +177,7 @@ fn start(
     let console = shim.args.state.join(format!("e{seq}.sock"));
     let (pio, sio) = stdio::setup(tty, stdin, &console)?;
     let pid = shim.runtime.exec(&path, pio)?;
+    crate::memory::shed_startup_memory();
     let streams = match sio.into_streams() {
         Ok(s) => s,
         Err(e) => {

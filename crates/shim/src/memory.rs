@@ -15,6 +15,9 @@ pub fn shed_startup_memory() {
         // only makes the next access fault them in again from the page cache. Nothing runs
         // concurrently (one thread) that could write into it between the check and here.
         unsafe { libc::madvise(start as *mut libc::c_void, len, libc::MADV_DONTNEED) };
+        // SAFETY: MADV_RANDOM only changes how later faults are served (no read-around), so
+        // the few code pages the shim still runs stay the only resident ones.
+        unsafe { libc::madvise(start as *mut libc::c_void, len, libc::MADV_RANDOM) };
     }
 }
 

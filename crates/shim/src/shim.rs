@@ -303,15 +303,12 @@ async fn supervise(args: StartArgs, created: Created) {
     });
 
     tokio::task::spawn_local(reaper(shim.clone()));
-    match listener
+    // Without a socket the container still runs, logs and gets its exit recorded.
+    if let Ok(l) = listener
         .set_nonblocking(true)
         .and_then(|_| tokio::net::UnixListener::from_std(listener))
     {
-        Ok(l) => {
-            tokio::task::spawn_local(server::serve(shim.clone(), l));
-        }
-        // Without a socket the container still runs, logs and gets its exit recorded.
-        Err(_) => {}
+        tokio::task::spawn_local(server::serve(shim.clone(), l));
     }
 
     shim.init_exited.notified().await;

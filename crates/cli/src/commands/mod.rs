@@ -197,6 +197,20 @@ pub async fn dispatch(cli: Cli) -> Result<i32> {
     if let Command::Info(args) | Command::System(SystemCommand::Info(args)) = &command {
         return info::run(&host, args).await;
     }
+    // The image positional takes hyphen values (for the command after it), so an unknown
+    // flag before the image lands there: refuse it as docker's flag parser would.
+    let opts = match &command {
+        Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => Some(("run", &a.opts)),
+        Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => {
+            Some(("create", &a.opts))
+        }
+        _ => None,
+    };
+    if let Some((name, o)) = opts {
+        if let Some(flag) = o.args.first().filter(|a| a.starts_with('-') && a.len() > 1) {
+            return Err(create::usage_error(name, &format!("unknown flag: {flag}")));
+        }
+    }
     let connect = Client::connect(&host).await;
     // `run`/`create` report every daemon failure with status 125.
     let is_run = matches!(

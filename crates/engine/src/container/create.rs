@@ -141,9 +141,9 @@ fn validate_host_config(host: &mut berth_api::container::HostConfig) -> Result<V
     match policy.name.as_str() {
         "no" | "always" | "unless-stopped" => {
             if policy.maximum_retry_count != 0 {
-                return Err(EngineError::invalid(format!(
-                    "invalid restart policy: maximum retry count can only be used with 'on-failure'"
-                )));
+                return Err(EngineError::invalid(
+                    "invalid restart policy: maximum retry count can only be used with 'on-failure'",
+                ));
             }
         }
         "on-failure" => {
@@ -298,11 +298,13 @@ mod tests {
 
     #[test]
     fn restart_policy_and_limits_are_checked() {
-        let mut h = berth_api::container::HostConfig::default();
-        h.restart_policy = Some(RestartPolicy {
-            name: "sometimes".into(),
-            maximum_retry_count: 0,
-        });
+        let mut h = berth_api::container::HostConfig {
+            restart_policy: Some(RestartPolicy {
+                name: "sometimes".into(),
+                maximum_retry_count: 0,
+            }),
+            ..Default::default()
+        };
         assert!(validate_host_config(&mut h).is_err());
         let mut h = berth_api::container::HostConfig {
             memory: 1024,

@@ -189,8 +189,15 @@ impl Engine {
                     126
                 };
                 exec.finish(code);
+                let program = cfg
+                    .cmd
+                    .as_ref()
+                    .and_then(|c| c.first())
+                    .cloned()
+                    .unwrap_or_default();
                 return Err(EngineError::internal(format!(
-                    "OCI runtime exec failed: exec failed: {message}: unknown"
+                    "OCI runtime exec failed: exec failed: {}: unknown",
+                    super::process_start_error(&program, &message)
                 )));
             }
             Ok((other, _)) => {

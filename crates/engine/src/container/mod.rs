@@ -118,6 +118,19 @@ impl Container {
     }
 }
 
+/// What went wrong starting a process, in runc's words: the docker CLI picks its exit code
+/// (127 or 126) from them, and scripts grep for them.
+pub fn process_start_error(program: &str, message: &str) -> String {
+    let lower = message.to_ascii_lowercase();
+    if lower.contains("not found") || lower.contains("no such file") {
+        format!("unable to start container process: exec: \"{program}\": executable file not found in $PATH")
+    } else if lower.contains("permission denied") {
+        format!("unable to start container process: exec: \"{program}\": permission denied")
+    } else {
+        message.to_string()
+    }
+}
+
 /// Docker's RFC 3339 timestamp with nanoseconds.
 pub fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)

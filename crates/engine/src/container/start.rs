@@ -17,8 +17,16 @@ const SHIM_CREATE_TIMEOUT: Duration = Duration::from_secs(60);
 impl Engine {
     pub async fn start_container(self: &Arc<Self>, name: &str) -> Result<()> {
         let c = self.container(name)?;
-        let _op = c.op.lock().await;
-        self.start_locked(&c).await
+        let result = {
+            let _op = c.op.lock().await;
+            self.start_locked(&c).await
+        };
+        // Like dockerd, an auto-remove container that cannot start is removed: `docker run
+        // --rm` waits for that before it reports the error.
+        if result.is_err() && c.snapshot().host_config.auto_remove {
+            let _ = self.remove_container(&c.id(), true).await;
+        }
+        result
     }
 
     /// Starts `c`; the caller holds `c.op`.
@@ -173,7 +181,8 @@ impl Engine {
         match serde_json::from_str::<StartReport>(&line) {
             Ok(StartReport::Created { pid }) => Ok(pid),
             Ok(StartReport::Failed { message }) => Err(EngineError::invalid(format!(
-                "failed to create task for container: OCI runtime create failed: {message}: unknown"
+                "failed to create task for container: OCI runtime create failed: {}: unknown",
+                super::process_start_error(&rec.path, &message)
             ))),
             Err(e) => Err(EngineError::internal(format!(
                 "bad report from shim ({e}): {line}"

@@ -72,10 +72,10 @@ impl Runc {
 fn last_error(log: &Path) -> Option<String> {
     let text = std::fs::read_to_string(log).ok()?;
     text.lines()
+        .rev()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|v| v["level"] == "error" || v["level"] == "fatal")
-        .filter_map(|v| v["msg"].as_str().map(String::from))
-        .last()
+        .find_map(|v| v["msg"].as_str().map(String::from))
 }
 
 impl Runtime for Runc {
