@@ -11,6 +11,7 @@ packages=(
   util-linux       # script, for TTY tests
   iproute2
   tar
+  tini             # the init for --init (docker-init is tini too)
 )
 
 missing=()
