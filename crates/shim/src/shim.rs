@@ -203,6 +203,11 @@ fn create(args: &StartArgs) -> Result<Created> {
         let runtime = runtime::new(args);
         let created = runtime.create(pio).and_then(|pid| {
             let streams = sio.into_streams()?;
+            if let Ok(bytes) = std::fs::read(args.bundle.join("config.json")) {
+                if let Ok(spec) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+                    streams.apply_console_size(&spec["process"]);
+                }
+            }
             std::fs::write(state.join(INIT_PID_FILE), pid.to_string())
                 .context("writing init.pid")?;
             Ok((pid, streams))

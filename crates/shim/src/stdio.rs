@@ -165,6 +165,27 @@ impl ConsoleSocket {
     }
 }
 
+impl Streams {
+    /// Applies the OCI process's `consoleSize` to a new pty before the process runs, so a
+    /// program that reads its window size at once sees the client's (Docker API 1.42+).
+    pub fn apply_console_size(&self, process: &serde_json::Value) {
+        let Streams::Pty(master) = self else {
+            return;
+        };
+        let size = &process["consoleSize"];
+        let dim = |k: &str| {
+            size[k]
+                .as_u64()
+                .and_then(|v| u16::try_from(v).ok())
+                .unwrap_or(0)
+        };
+        let (height, width) = (dim("height"), dim("width"));
+        if height > 0 && width > 0 {
+            let _ = set_winsize(master.as_raw_fd(), width, height);
+        }
+    }
+}
+
 /// Sets a pty's window size.
 pub fn set_winsize(fd: RawFd, width: u16, height: u16) -> io::Result<()> {
     let ws = libc::winsize {

@@ -172,9 +172,16 @@ impl Engine {
         if cfg.privileged {
             grant_capabilities(&mut process, &self.host_info.capabilities);
         }
+        let mut process = serde_json::to_value(&process)?;
+        let size = start.console_size.as_ref().or(cfg.console_size.as_ref());
+        if let Some([h, w]) = size.map(|s| s.as_slice()).filter(|s| s.len() == 2) {
+            if tty && *h > 0 && *w > 0 {
+                process["consoleSize"] = serde_json::json!({"height": h, "width": w});
+            }
+        }
         let req = Request::Exec {
             id: exec_id.to_string(),
-            process: serde_json::to_value(&process)?,
+            process,
             tty,
             stdin: cfg.attach_stdin && !start.detach,
         };
