@@ -33,7 +33,8 @@ impl EventBus {
     ) {
         let now = chrono::Utc::now();
         let nanos = now.timestamp_nanos_opt().unwrap_or(0);
-        let legacy = kind == "container" || kind == "image";
+        // Only container events still carry the pre-1.22 `status`/`id`/`from` fields.
+        let legacy = kind == "container";
         let msg = EventMessage {
             kind: kind.to_string(),
             action: action.to_string(),

@@ -341,27 +341,30 @@ impl Engine {
         changes: &[String],
         message: &str,
     ) -> Result<String> {
-        let reference = match (repo.is_empty(), tag.is_empty()) {
+        let reference: Option<String> = match (repo.is_empty(), tag.is_empty()) {
             (true, _) => None,
             (false, true) => Some(repo.to_string()),
             (false, false) => Some(format!("{repo}:{tag}")),
         };
         let store = self.images.store.clone();
         let changes = changes.to_vec();
+        let for_import = reference.clone();
         let message = message.to_string();
         let sync_reader = tokio_util::io::SyncIoBridge::new(reader);
         let record = tokio::task::spawn_blocking(move || {
             let reader: Box<dyn Read> = Box::new(sync_reader);
-            berth_image::import::import(&store, reader, &changes, reference.as_deref(), &message)
+            berth_image::import::import(&store, reader, &changes, for_import.as_deref(), &message)
         })
         .await
         .map_err(|e| EngineError::internal(format!("import task: {e}")))??;
         let id = record.id.to_string();
-        let mut attrs = BTreeMap::new();
-        if !repo.is_empty() {
-            attrs.insert("name".to_string(), repo.to_string());
+        // dockerd reports the tag, then the import named by the id.
+        if let Some(r) = reference.and_then(|r| Reference::parse_tagged(&r).ok()) {
+            let tag = BTreeMap::from([("name".to_string(), r.familiar())]);
+            self.events.publish("image", "tag", &id, tag);
         }
-        self.events.publish("image", "import", &id, attrs);
+        let named = BTreeMap::from([("name".to_string(), id.clone())]);
+        self.events.publish("image", "import", &id, named);
         Ok(id)
     }
 }

@@ -35,6 +35,10 @@ pub async fn version() -> Response {
                 "Os": "linux",
                 "Arch": go_arch(),
                 "KernelVersion": kernel,
+                "GitCommit": "berth",
+                "GoVersion": "rust",
+                "BuildTime": "",
+                "Experimental": "false",
             }),
         }],
         version: env!("CARGO_PKG_VERSION").into(),
@@ -65,6 +69,9 @@ pub async fn info(State(engine): State<AppState>) -> Response {
 
 /// Parses `since`/`until`: Unix seconds (with fraction) or RFC 3339.
 fn parse_time(s: &str) -> Result<Option<i128>, EngineError> {
+    if s == "0" {
+        return Ok(Some(0));
+    }
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         return Ok(t.timestamp_nanos_opt().map(i128::from));
     }

@@ -51,6 +51,7 @@ impl Engine {
         opts: AttachOptions,
     ) -> Result<(bool, ShimStream)> {
         let c = self.container(name)?;
+        self.container_event(&c.snapshot(), "attach", &[]);
         let rx = {
             let _op = c.op.lock().await;
             let rec = c.snapshot();
