@@ -17,6 +17,7 @@ pub struct Version {
     pub components: Vec<VersionComponent>,
     pub version: String,
     pub api_version: String,
+    #[serde(rename = "MinAPIVersion")]
     pub min_api_version: String,
     pub git_commit: String,
     pub go_version: String,

@@ -161,7 +161,8 @@ fn build_busybox_tar() -> Vec<u8> {
         h.set_mtime(1_700_000_000);
         h.set_uid(0);
         h.set_gid(0);
-        b.append_link(&mut h, format!("bin/{a}"), "busybox").unwrap();
+        b.append_link(&mut h, format!("bin/{a}"), "busybox")
+            .unwrap();
     }
     b.into_inner().unwrap()
 }
@@ -179,8 +180,8 @@ pub fn tar_with_raw_path(path: &str, data: &[u8]) -> Vec<u8> {
     h.set_mode(0o644);
     h.set_size(data.len() as u64);
     h.set_mtime(1_700_000_000);
-        h.set_uid(0);
-        h.set_gid(0);
+    h.set_uid(0);
+    h.set_gid(0);
     h.set_cksum();
     let mut out = Vec::new();
     out.extend_from_slice(h.as_bytes());
@@ -632,10 +633,7 @@ fn parse_http(raw: &[u8], head: bool) -> std::io::Result<HttpResponse> {
 
 fn dechunk(mut b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    loop {
-        let Some(nl) = b.windows(2).position(|w| w == b"\r\n") else {
-            break;
-        };
+    while let Some(nl) = b.windows(2).position(|w| w == b"\r\n") {
         let size_text = String::from_utf8_lossy(&b[..nl]);
         let size_text = size_text.split(';').next().unwrap_or("").trim();
         let Ok(size) = usize::from_str_radix(size_text, 16) else {
@@ -1145,8 +1143,7 @@ fn unescape_mount(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(u8::is_ascii_digit)
-        {
+        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(u8::is_ascii_digit) {
             let v = u8::from_str_radix(&s[i + 1..i + 4], 8).unwrap_or(b'?');
             out.push(v);
             i += 4;
@@ -1323,4 +1320,11 @@ pub fn cgroup_file_script(ctrl: &str, v1: &str, v2: &str) -> String {
          for f in /sys/fs/cgroup/{ctrl}$p/{v1} /sys/fs/cgroup/{ctrl}/{v1} /sys/fs/cgroup$p2/{v2} /sys/fs/cgroup/{v2}; do \
          if [ -f \"$f\" ]; then cat \"$f\"; exit 0; fi; done; echo MISSING; exit 1"
     )
+}
+
+impl TestDaemon {
+    /// `docker logs -f ID` in the background.
+    pub fn docker_spawn_logs(&self, id: &str) -> Spawned {
+        Spawned::start(self.docker_cmd(&["logs", "-f", id]))
+    }
 }

@@ -15,7 +15,10 @@ fn ping_get_and_head() {
     let r = d.http("HEAD", "/_ping");
     assert_eq!(r.status, 200, "{r:?}");
     assert!(r.body.is_empty());
-    assert!(r.header("Api-Version").is_some(), "no Api-Version on HEAD: {r:?}");
+    assert!(
+        r.header("Api-Version").is_some(),
+        "no Api-Version on HEAD: {r:?}"
+    );
     assert_eq!(r.header("Ostype"), Some("linux"), "{r:?}");
 
     let r = d.http("GET", "/v1.47/_ping");
@@ -29,15 +32,26 @@ fn version_and_info() {
     assert_eq!(v.status, 200, "{v:?}");
     let v = v.json();
     assert_eq!(v["Os"], "linux");
-    assert!(v["ApiVersion"].as_str().is_some_and(|s| s.starts_with("1.")), "{v}");
+    assert!(
+        v["ApiVersion"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("1.")),
+        "{v}"
+    );
     assert!(v["MinAPIVersion"].as_str().is_some(), "{v}");
     assert!(v["Version"].as_str().is_some_and(|s| !s.is_empty()), "{v}");
-    assert!(v["KernelVersion"].as_str().is_some_and(|s| !s.is_empty()), "{v}");
+    assert!(
+        v["KernelVersion"].as_str().is_some_and(|s| !s.is_empty()),
+        "{v}"
+    );
 
     let i = d.http("GET", "/info");
     assert_eq!(i.status, 200, "{i:?}");
     let i = i.json();
-    assert!(i["Images"].as_u64().unwrap_or(0) >= 1, "busybox was imported: {i}");
+    assert!(
+        i["Images"].as_u64().unwrap_or(0) >= 1,
+        "busybox was imported: {i}"
+    );
     assert_eq!(i["Containers"].as_u64(), Some(0), "{i}");
     assert_eq!(i["OSType"], "linux", "{i}");
     assert!(i["NCPU"].as_u64().unwrap_or(0) >= 1, "{i}");
@@ -48,7 +62,11 @@ fn version_and_info() {
 #[test]
 fn versioned_paths() {
     let d = daemon!();
-    for p in ["/v1.47/version", "/v1.24/version", "/v1.41/containers/json?all=1"] {
+    for p in [
+        "/v1.47/version",
+        "/v1.24/version",
+        "/v1.41/containers/json?all=1",
+    ] {
         let r = d.http("GET", p);
         assert_eq!(r.status, 200, "{p}: {r:?}");
     }
@@ -66,7 +84,10 @@ fn error_statuses_and_messages() {
     let r = d.http("GET", "/containers/x/json");
     assert_eq!(r.status, 404, "{r:?}");
     assert_eq!(r.message(), "No such container: x");
-    assert!(r.header("Content-Type").is_some_and(|c| c.contains("json")), "{r:?}");
+    assert!(
+        r.header("Content-Type").is_some_and(|c| c.contains("json")),
+        "{r:?}"
+    );
 
     let r = d.http("GET", "/v1.47/images/nosuch:1/json");
     assert_eq!(r.status, 404, "{r:?}");
@@ -116,7 +137,10 @@ fn error_statuses_and_messages() {
         &json!({"Image": IMAGE, "Cmd": ["sleep", "300"]}),
     );
     let id = r.json()["Id"].as_str().unwrap().to_string();
-    assert_eq!(d.http("POST", &format!("/containers/{id}/start")).status, 204);
+    assert_eq!(
+        d.http("POST", &format!("/containers/{id}/start")).status,
+        204
+    );
     let r = d.http("DELETE", &format!("/containers/{id}"));
     assert_eq!(r.status, 409, "{r:?}");
     r.message();
@@ -126,6 +150,23 @@ fn error_statuses_and_messages() {
     let r = d.http("DELETE", &format!("/containers/{id}?force=1"));
     assert_eq!(r.status, 204, "{r:?}");
     assert_eq!(d.http("GET", &format!("/containers/{id}/json")).status, 404);
+}
+
+#[test]
+fn unnamed_containers_get_unique_names() {
+    let d = daemon!();
+    let mut names = std::collections::BTreeSet::new();
+    for i in 0..60 {
+        let r = d.http_json(
+            "POST",
+            "/containers/create",
+            &json!({"Image": IMAGE, "Cmd": ["true"]}),
+        );
+        assert_eq!(r.status, 201, "container #{i}: {r:?}");
+        let id = r.json()["Id"].as_str().unwrap().to_string();
+        let name = d.inspect(&id)["Name"].as_str().unwrap().to_string();
+        assert!(names.insert(name.clone()), "name {name} given twice");
+    }
 }
 
 #[test]

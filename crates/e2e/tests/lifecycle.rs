@@ -99,7 +99,10 @@ fn detached_ps_inspect_stop_rm(cli: Cli) {
     );
     // The same through the CLI's inspect with a template.
     let o = d
-        .cli(cli, &["inspect", "-f", "{{.State.Status}} {{.State.Pid}}", &name])
+        .cli(
+            cli,
+            &["inspect", "-f", "{{.State.Status}} {{.State.Pid}}", &name],
+        )
         .ok()
         .out();
     assert_eq!(o, format!("running {}", j["State"]["Pid"]));
@@ -121,10 +124,15 @@ fn detached_ps_inspect_stop_rm(cli: Cli) {
         "{j}"
     );
     assert!(j["State"]["FinishedAt"].as_str() >= j["State"]["StartedAt"].as_str());
-    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists() || {
-        // The pid may have been reused; it must not be our sleep.
-        std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default().trim() != "sleep"
-    });
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists() || {
+            // The pid may have been reused; it must not be our sleep.
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .unwrap_or_default()
+                .trim()
+                != "sleep"
+        }
+    );
     d.cli(cli, &["rm", &name]).ok();
     d.cli(cli, &["inspect", &name]).fails();
     assert!(d.container_ids().is_empty());
@@ -134,11 +142,18 @@ fn ps_filters_and_formats(cli: Cli) {
     let d = daemon!();
     let p = unique("pf");
     let (a, b, c) = (format!("{p}-a"), format!("{p}-b"), format!("{p}-c"));
-    d.cli(cli, &["run", "--name", &a, "--label", "color=red", IMAGE, "true"])
-        .ok();
+    d.cli(
+        cli,
+        &["run", "--name", &a, "--label", "color=red", IMAGE, "true"],
+    )
+    .ok();
     d.cli(cli, &["run", "--name", &b, IMAGE, "sh", "-c", "exit 3"])
         .code_is(3);
-    let cid = d.run_d(cli, &["--name", &c, "--label", "color=blue"], &["sleep", "300"]);
+    let cid = d.run_d(
+        cli,
+        &["--name", &c, "--label", "color=blue"],
+        &["sleep", "300"],
+    );
     let names = |args: &[&str]| -> Vec<String> {
         let mut v = vec!["ps"];
         v.extend_from_slice(args);
@@ -149,14 +164,32 @@ fn ps_filters_and_formats(cli: Cli) {
     };
     assert_eq!(names(&[]), vec![c.clone()]);
     assert_eq!(names(&["-a"]), vec![a.clone(), b.clone(), c.clone()]);
-    assert_eq!(names(&["-a", "--filter", "status=exited"]), vec![a.clone(), b.clone()]);
-    assert_eq!(names(&["-a", "--filter", "status=running"]), vec![c.clone()]);
-    assert_eq!(names(&["-a", "--filter", &format!("name={b}")]), vec![b.clone()]);
-    assert_eq!(names(&["-a", "--filter", "label=color=red"]), vec![a.clone()]);
-    assert_eq!(names(&["-a", "--filter", "label=color"]), vec![a.clone(), c.clone()]);
+    assert_eq!(
+        names(&["-a", "--filter", "status=exited"]),
+        vec![a.clone(), b.clone()]
+    );
+    assert_eq!(
+        names(&["-a", "--filter", "status=running"]),
+        vec![c.clone()]
+    );
+    assert_eq!(
+        names(&["-a", "--filter", &format!("name={b}")]),
+        vec![b.clone()]
+    );
+    assert_eq!(
+        names(&["-a", "--filter", "label=color=red"]),
+        vec![a.clone()]
+    );
+    assert_eq!(
+        names(&["-a", "--filter", "label=color"]),
+        vec![a.clone(), c.clone()]
+    );
     assert_eq!(names(&["-a", "--filter", "exited=0"]), vec![a.clone()]);
     assert_eq!(names(&["-a", "--filter", "exited=3"]), vec![b.clone()]);
-    assert_eq!(names(&["-a", "--filter", &format!("id={}", &cid[..12])]), vec![c.clone()]);
+    assert_eq!(
+        names(&["-a", "--filter", &format!("id={}", &cid[..12])]),
+        vec![c.clone()]
+    );
     assert_eq!(
         names(&["-a", "--filter", "ancestor=busybox"]),
         vec![a.clone(), b.clone(), c.clone()]
@@ -176,13 +209,24 @@ fn ps_filters_and_formats(cli: Cli) {
 
     let table = d.cli(cli, &["ps", "-a"]).ok();
     let header = table.stdout.lines().next().unwrap_or("").to_string();
-    for col in ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"] {
+    for col in [
+        "CONTAINER ID",
+        "IMAGE",
+        "COMMAND",
+        "CREATED",
+        "STATUS",
+        "PORTS",
+        "NAMES",
+    ] {
         assert!(header.contains(col), "{table:?}");
     }
     assert!(table.stdout.contains("Exited (3)"), "{table:?}");
     assert!(table.stdout.contains("Up "), "{table:?}");
     let sized = d.cli(cli, &["ps", "-a", "-s"]).ok();
-    assert!(sized.stdout.lines().next().unwrap_or("").contains("SIZE"), "{sized:?}");
+    assert!(
+        sized.stdout.lines().next().unwrap_or("").contains("SIZE"),
+        "{sized:?}"
+    );
 }
 
 fn stop_sends_sigterm_then_kill(cli: Cli) {
@@ -190,9 +234,15 @@ fn stop_sends_sigterm_then_kill(cli: Cli) {
     let id = d.run_d(
         cli,
         &[],
-        &["sh", "-c", "trap 'echo got-term; exit 0' TERM; echo ready; while :; do sleep 0.1; done"],
+        &[
+            "sh",
+            "-c",
+            "trap 'echo got-term; exit 0' TERM; echo ready; while :; do sleep 0.1; done",
+        ],
     );
-    wait_until("the trap to be set", SOON, || d.api_logs(&id).contains("ready"));
+    wait_until("the trap to be set", SOON, || {
+        d.api_logs(&id).contains("ready")
+    });
     d.cli(cli, &["stop", &id]).ok();
     let j = d.inspect(&id);
     assert_eq!(j["State"]["Status"], "exited");
@@ -205,9 +255,15 @@ fn kill_with_signal(cli: Cli) {
     let id = d.run_d(
         cli,
         &[],
-        &["sh", "-c", "trap 'echo got-usr1' USR1; echo ready; while :; do sleep 0.1; done"],
+        &[
+            "sh",
+            "-c",
+            "trap 'echo got-usr1' USR1; echo ready; while :; do sleep 0.1; done",
+        ],
     );
-    wait_until("the trap to be set", SOON, || d.api_logs(&id).contains("ready"));
+    wait_until("the trap to be set", SOON, || {
+        d.api_logs(&id).contains("ready")
+    });
     d.cli(cli, &["kill", "-s", "USR1", &id]).ok();
     wait_until("USR1 to reach the shell", SOON, || {
         d.api_logs(&id).contains("got-usr1")
@@ -240,7 +296,10 @@ fn restart_runs_again(cli: Cli) {
 }
 
 fn counter_lines(d: &berth_e2e::TestDaemon, id: &str) -> usize {
-    d.api_logs(id).lines().filter(|l| l.starts_with("n=")).count()
+    d.api_logs(id)
+        .lines()
+        .filter(|l| l.starts_with("n="))
+        .count()
 }
 
 fn pause_freezes_unpause_resumes(cli: Cli) {
@@ -248,14 +307,21 @@ fn pause_freezes_unpause_resumes(cli: Cli) {
     let id = d.run_d(
         cli,
         &[],
-        &["sh", "-c", "i=0; while :; do i=$((i+1)); echo n=$i; sleep 0.05; done"],
+        &[
+            "sh",
+            "-c",
+            "i=0; while :; do i=$((i+1)); echo n=$i; sleep 0.05; done",
+        ],
     );
     wait_until("the counter to run", SOON, || counter_lines(&d, &id) > 3);
     let pid = d.inspect(&id)["State"]["Pid"].as_i64().unwrap();
     d.cli(cli, &["pause", &id]).ok();
     assert_eq!(d.status(&id), "paused");
     assert_eq!(d.inspect(&id)["State"]["Paused"], true);
-    let ps = d.cli(cli, &["ps", "--filter", "status=paused", "-q"]).ok().out();
+    let ps = d
+        .cli(cli, &["ps", "--filter", "status=paused", "-q"])
+        .ok()
+        .out();
     assert_eq!(ps, id[..12]);
     // Frozen: the kernel reports the task as in the freezer (D) and the counter stands still.
     let state = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -319,7 +385,18 @@ fn create_then_start(cli: Cli) {
     let d = daemon!();
     let name = unique("cs");
     let id = d
-        .cli(cli, &["create", "--name", &name, IMAGE, "sh", "-c", "echo created-then-started"])
+        .cli(
+            cli,
+            &[
+                "create",
+                "--name",
+                &name,
+                IMAGE,
+                "sh",
+                "-c",
+                "echo created-then-started",
+            ],
+        )
         .ok()
         .out();
     assert_eq!(id.len(), 64, "{id}");
@@ -339,7 +416,11 @@ fn create_then_start(cli: Cli) {
 fn run_interactive_stdin(cli: Cli) {
     let d = daemon!();
     let o = d
-        .cli_in(cli, &["run", "-i", "--rm", IMAGE, "sh", "-c", "cat; echo; wc -l"], b"from-stdin\n")
+        .cli_in(
+            cli,
+            &["run", "-i", "--rm", IMAGE, "sh", "-c", "cat; echo; wc -l"],
+            b"from-stdin\n",
+        )
         .ok();
     assert!(o.stdout.starts_with("from-stdin\n"), "{o:?}");
     let o = d
@@ -347,7 +428,9 @@ fn run_interactive_stdin(cli: Cli) {
         .ok();
     assert_eq!(o.out(), "5");
     // Without -i the container gets no stdin.
-    let o = d.cli_in(cli, &["run", "--rm", IMAGE, "wc", "-c"], b"12345").ok();
+    let o = d
+        .cli_in(cli, &["run", "--rm", IMAGE, "wc", "-c"], b"12345")
+        .ok();
     assert_eq!(o.out(), "0");
 }
 
@@ -388,7 +471,19 @@ fn env_envfile_workdir_user(cli: Cli) {
         .ok();
     assert_eq!(o.out(), "/new/dir");
     // -e NAME passes the client's value.
-    let mut cmd = d.cli_cmd(cli, &["run", "--rm", "-e", "FROM_CLIENT", IMAGE, "sh", "-c", "echo $FROM_CLIENT"]);
+    let mut cmd = d.cli_cmd(
+        cli,
+        &[
+            "run",
+            "--rm",
+            "-e",
+            "FROM_CLIENT",
+            IMAGE,
+            "sh",
+            "-c",
+            "echo $FROM_CLIENT",
+        ],
+    );
     cmd.env("FROM_CLIENT", "yes-passed");
     let o = berth_e2e::run_cmd(cmd, None, berth_e2e::CMD_TIMEOUT).ok();
     assert_eq!(o.out(), "yes-passed");
@@ -397,19 +492,41 @@ fn env_envfile_workdir_user(cli: Cli) {
 fn entrypoint_hostname_label(cli: Cli) {
     let d = daemon!();
     let o = d
-        .cli(cli, &["run", "--rm", "--entrypoint", "echo", IMAGE, "hi", "there"])
+        .cli(
+            cli,
+            &["run", "--rm", "--entrypoint", "echo", IMAGE, "hi", "there"],
+        )
         .ok();
     assert_eq!(o.out(), "hi there");
     let o = d
-        .cli(cli, &["run", "--rm", "-h", "myhost", IMAGE, "sh", "-c", "hostname; cat /etc/hostname"])
+        .cli(
+            cli,
+            &[
+                "run",
+                "--rm",
+                "-h",
+                "myhost",
+                IMAGE,
+                "sh",
+                "-c",
+                "hostname; cat /etc/hostname",
+            ],
+        )
         .ok();
     assert_eq!(o.lines(), vec!["myhost", "myhost"]);
-    let id = d.run_d(cli, &["--label", "team=blue", "-l", "tier"], &["sleep", "300"]);
+    let id = d.run_d(
+        cli,
+        &["--label", "team=blue", "-l", "tier"],
+        &["sleep", "300"],
+    );
     let j = d.inspect(&id);
     assert_eq!(j["Config"]["Labels"]["team"], "blue", "{j}");
     assert_eq!(j["Config"]["Labels"]["tier"], "", "{j}");
     let o = d
-        .cli(cli, &["inspect", "-f", "{{index .Config.Labels \"team\"}}", &id])
+        .cli(
+            cli,
+            &["inspect", "-f", "{{index .Config.Labels \"team\"}}", &id],
+        )
         .ok();
     assert_eq!(o.out(), "blue");
 }
@@ -423,21 +540,53 @@ fn bind_mount_read_only(cli: Cli) {
     let o = d
         .cli(
             cli,
-            &["run", "--rm", "-v", &spec, IMAGE, "sh", "-c", "cat /data/f; touch /data/new && echo WROTE; grep ' /data ' /proc/mounts"],
+            &[
+                "run",
+                "--rm",
+                "-v",
+                &spec,
+                IMAGE,
+                "sh",
+                "-c",
+                "cat /data/f; touch /data/new && echo WROTE; grep ' /data ' /proc/mounts",
+            ],
         )
         .ok();
     assert!(o.stdout.contains("from-host"), "{o:?}");
-    assert!(!o.stdout.contains("WROTE"), "a write to a :ro mount succeeded: {o:?}");
+    assert!(
+        !o.stdout.contains("WROTE"),
+        "a write to a :ro mount succeeded: {o:?}"
+    );
     assert!(o.stderr.contains("Read-only"), "{o:?}");
     assert!(!host.join("new").exists());
     // Read-write: a write inside shows on the host.
     let spec = format!("{}:/data", host.display());
-    d.cli(cli, &["run", "--rm", "-v", &spec, IMAGE, "sh", "-c", "echo from-ctr > /data/new"])
-        .ok();
-    assert_eq!(std::fs::read_to_string(host.join("new")).unwrap(), "from-ctr\n");
+    d.cli(
+        cli,
+        &[
+            "run",
+            "--rm",
+            "-v",
+            &spec,
+            IMAGE,
+            "sh",
+            "-c",
+            "echo from-ctr > /data/new",
+        ],
+    )
+    .ok();
+    assert_eq!(
+        std::fs::read_to_string(host.join("new")).unwrap(),
+        "from-ctr\n"
+    );
     // A file bind mount.
     let spec = format!("{}:/etc/f.conf:ro", host.join("f").display());
-    let o = d.cli(cli, &["run", "--rm", "-v", &spec, IMAGE, "cat", "/etc/f.conf"]).ok();
+    let o = d
+        .cli(
+            cli,
+            &["run", "--rm", "-v", &spec, IMAGE, "cat", "/etc/f.conf"],
+        )
+        .ok();
     assert_eq!(o.out(), "from-host");
 }
 
@@ -463,17 +612,40 @@ fn network_none_only_lo(cli: Cli) {
         assert_eq!(interfaces(&o.stdout), vec!["lo"], "{o:?}");
     }
     let o = d
-        .cli(cli, &["run", "--rm", "--network", "none", IMAGE, "ip", "-o", "link"])
+        .cli(
+            cli,
+            &[
+                "run",
+                "--rm",
+                "--network",
+                "none",
+                IMAGE,
+                "ip",
+                "-o",
+                "link",
+            ],
+        )
         .ok();
     assert_eq!(o.lines().len(), 1, "{o:?}");
     assert!(o.stdout.contains("lo:"), "{o:?}");
-    assert!(o.stdout.contains("UP") || o.stdout.contains("LOOPBACK"), "{o:?}");
+    assert!(
+        o.stdout.contains("UP") || o.stdout.contains("LOOPBACK"),
+        "{o:?}"
+    );
     // lo is up: a TCP connection to 127.0.0.1 inside works.
     let o = d
         .cli(
             cli,
-            &["run", "--rm", "--network", "none", IMAGE, "sh", "-c",
-              "nc -l -p 7777 -e echo pong & sleep 0.5; echo ping | nc 127.0.0.1 7777"],
+            &[
+                "run",
+                "--rm",
+                "--network",
+                "none",
+                IMAGE,
+                "sh",
+                "-c",
+                "nc -l -p 7777 -e echo pong & sleep 0.5; echo ping | nc 127.0.0.1 7777",
+            ],
         )
         .ok();
     assert!(o.stdout.contains("pong"), "{o:?}");
@@ -483,21 +655,46 @@ fn network_host_sees_host_interfaces(cli: Cli) {
     let d = daemon!();
     let host = interfaces(&std::fs::read_to_string("/proc/net/dev").unwrap());
     let o = d
-        .cli(cli, &["run", "--rm", "--network", "host", IMAGE, "cat", "/proc/net/dev"])
+        .cli(
+            cli,
+            &[
+                "run",
+                "--rm",
+                "--network",
+                "host",
+                IMAGE,
+                "cat",
+                "/proc/net/dev",
+            ],
+        )
         .ok();
     let inside = interfaces(&o.stdout);
-    let shared: Vec<&String> = host.iter().filter(|i| *i != "lo" && inside.contains(i)).collect();
+    let shared: Vec<&String> = host
+        .iter()
+        .filter(|i| *i != "lo" && inside.contains(i))
+        .collect();
     assert!(!shared.is_empty(), "host {host:?} vs container {inside:?}");
-    let hn = nix::unistd::gethostname().unwrap().to_string_lossy().into_owned();
+    let hn = nix::unistd::gethostname()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
     let o = d
-        .cli(cli, &["run", "--rm", "--network", "host", IMAGE, "hostname"])
+        .cli(
+            cli,
+            &["run", "--rm", "--network", "host", IMAGE, "hostname"],
+        )
         .ok();
     assert_eq!(o.out(), hn);
 }
 
 #[test]
 fn init_is_pid1_when_installed() {
-    let inits = ["/usr/bin/docker-init", "/usr/libexec/docker/docker-init", "/usr/bin/tini-static", "/usr/bin/tini"];
+    let inits = [
+        "/usr/bin/docker-init",
+        "/usr/libexec/docker/docker-init",
+        "/usr/bin/tini-static",
+        "/usr/bin/tini",
+    ];
     if !inits.iter().any(|p| have(p)) {
         eprintln!("SKIP: no docker-init/tini installed for --init");
         return;
@@ -505,7 +702,18 @@ fn init_is_pid1_when_installed() {
     let d = daemon!();
     for cli in [Cli::Berth, Cli::Docker] {
         let o = d
-            .cli(cli, &["run", "--rm", "--init", IMAGE, "sh", "-c", "cat /proc/1/comm; echo $$"])
+            .cli(
+                cli,
+                &[
+                    "run",
+                    "--rm",
+                    "--init",
+                    IMAGE,
+                    "sh",
+                    "-c",
+                    "cat /proc/1/comm; echo $$",
+                ],
+            )
             .ok();
         let l = o.lines();
         assert_ne!(l[0], "sh", "{o:?}");

@@ -8,6 +8,7 @@ pub mod error;
 pub mod events;
 pub mod images;
 mod names;
+mod netns;
 mod store;
 pub mod system;
 
@@ -29,6 +30,8 @@ pub struct Engine {
     host_info: berth_runtime::spec::HostInfo,
     cgroup_layout: berth_runtime::cgroups::CgroupLayout,
     containers: RwLock<HashMap<String, Arc<Container>>>,
+    /// Names taken by creates in progress, so two concurrent creates cannot share one.
+    reserved_names: std::sync::Mutex<std::collections::HashSet<String>>,
     execs: container::exec::ExecTable,
 }
 
@@ -52,6 +55,7 @@ impl Engine {
             host_info: berth_runtime::spec::HostInfo::detect(),
             cgroup_layout: berth_runtime::cgroups::detect(),
             containers: RwLock::new(HashMap::new()),
+            reserved_names: Default::default(),
             execs: Default::default(),
         });
         engine.recover().await?;
@@ -108,6 +112,23 @@ impl Engine {
             Ok(mut m) => m.remove(id),
             Err(p) => p.into_inner().remove(id),
         };
+    }
+
+    /// Claims `name` for a create in progress; false if a container or another create has it.
+    fn reserve_name(&self, name: &str) -> bool {
+        let Ok(mut reserved) = self.reserved_names.lock() else {
+            return false;
+        };
+        if self.name_in_use(name).is_some() || reserved.contains(name) {
+            return false;
+        }
+        reserved.insert(name.to_string())
+    }
+
+    fn release_name(&self, name: &str) {
+        if let Ok(mut reserved) = self.reserved_names.lock() {
+            reserved.remove(name);
+        }
     }
 
     fn name_in_use(&self, name: &str) -> Option<String> {

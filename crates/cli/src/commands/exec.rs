@@ -96,7 +96,12 @@ pub async fn run(client: &Client, a: ExecArgs) -> Result<i32> {
         Some(k) => parse_detach_keys(k)?,
         None => DEFAULT_DETACH_KEYS.to_vec(),
     };
-    let body = exec_body(&a, &env_lookup, &read_file)?;
+    let mut body = exec_body(&a, &env_lookup, &read_file)?;
+    // API 1.42+: the daemon sizes the new pty before the process runs.
+    let console = if a.tty { tty::window_size() } else { None };
+    if let Some((h, w)) = console {
+        body["ConsoleSize"] = json!([h, w]);
+    }
     let created = client
         .post_json(
             &format!("/containers/{name}/exec"),
@@ -110,7 +115,10 @@ pub async fn run(client: &Client, a: ExecArgs) -> Result<i32> {
         .context("daemon returned no exec ID")?
         .to_string();
 
-    let start_body = json!({"Detach": a.detach, "Tty": a.tty});
+    let mut start_body = json!({"Detach": a.detach, "Tty": a.tty});
+    if let Some((h, w)) = console {
+        start_body["ConsoleSize"] = json!([h, w]);
+    }
     if a.detach {
         client
             .post(

@@ -171,21 +171,22 @@ pub async fn attach(
         // Logs only (`logs=1` without `stream=1`): the log so far.
         return logs_response(&engine, &id, opts.stdout, opts.stderr, false, tty);
     }
+    // Registered now, before the 101: the client starts the container right after it.
+    let (_, handle) = engine.attach_container(&id, opts).await?;
     if upgrade {
-        let engine = engine.clone();
         return Ok(hijack(
             req,
             stream::stream_content_type(tty),
             move |conn| async move {
-                match engine.attach_container(&id, opts).await {
-                    Ok((_, shim)) => bridge(conn, shim, opts.stdin, keys).await,
+                match handle.stream().await {
+                    Ok(shim) => bridge(conn, shim, opts.stdin, keys, std::future::ready(())).await,
                     Err(e) => tracing::debug!("attach {id}: {e}"),
                 }
             },
         ));
     }
     // No upgrade asked: output only, as a plain streamed body.
-    let (_, shim) = engine.attach_container(&id, opts).await?;
+    let shim = handle.stream().await?;
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(shim));
     Ok(Response::builder()
         .status(StatusCode::OK)

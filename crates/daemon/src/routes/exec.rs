@@ -59,12 +59,17 @@ pub async fn start(
                 match engine.exec_start(&id, cfg).await {
                     Ok(started) => {
                         let mut done = started.done;
+                        // The client reads the exit code once the stream ends: wait for it.
+                        let exited = async move {
+                            let _ = tokio::time::timeout(
+                                EXIT_CODE_GRACE,
+                                done.wait_for(Option::is_some),
+                            )
+                            .await;
+                        };
                         if let Some(shim) = started.stream {
-                            bridge(conn, shim, stdin, keys).await;
+                            bridge(conn, shim, stdin, keys, exited).await;
                         }
-                        let _ =
-                            tokio::time::timeout(EXIT_CODE_GRACE, done.wait_for(Option::is_some))
-                                .await;
                     }
                     Err(e) => {
                         let msg = format!("{}\r\n", e.message);

@@ -119,16 +119,23 @@ impl DetachScanner {
 }
 
 /// Pumps a client connection to and from a shim stream until the process's output ends (or
-/// the client detaches). Without `stdin`, client bytes are read and dropped so a half-close
-/// never ends the stream early.
-pub async fn bridge<C>(client: C, shim: ShimStream, stdin: bool, detach_keys: Vec<u8>)
-where
+/// the client detaches), then awaits `before_close` and closes the client's side. Without
+/// `stdin`, client bytes are read and dropped so a half-close never ends the stream early.
+pub async fn bridge<C, F>(
+    client: C,
+    shim: ShimStream,
+    stdin: bool,
+    detach_keys: Vec<u8>,
+    before_close: F,
+) where
     C: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    F: Future<Output = ()>,
 {
     let (mut client_rd, mut client_wr) = tokio::io::split(client);
     let (mut shim_rd, mut shim_wr) = tokio::io::split(shim);
     let output = async {
         let _ = tokio::io::copy(&mut shim_rd, &mut client_wr).await;
+        before_close.await;
         let _ = client_wr.flush().await;
         let _ = client_wr.shutdown().await;
     };

@@ -43,33 +43,46 @@ async fn open_attach(shim: &ShimClient, opts: AttachOptions) -> Result<ShimStrea
     }
 }
 
+/// An attach stream, or the promise of one once the container starts.
+pub enum AttachHandle {
+    Ready(ShimStream),
+    Pending(oneshot::Receiver<Result<ShimStream>>),
+}
+
+impl AttachHandle {
+    pub async fn stream(self) -> Result<ShimStream> {
+        match self {
+            AttachHandle::Ready(s) => Ok(s),
+            AttachHandle::Pending(rx) => rx
+                .await
+                .unwrap_or_else(|_| Err(EngineError::conflict("container was removed"))),
+        }
+    }
+}
+
 impl Engine {
-    /// Returns whether the container has a TTY (raw stream) and the stream itself.
+    /// Returns whether the container has a TTY, and its stream. For a container that is not
+    /// running the attach is registered before this returns, so a client that answers the
+    /// attach (101) and then starts the container cannot lose early output.
     pub async fn attach_container(
         &self,
         name: &str,
         opts: AttachOptions,
-    ) -> Result<(bool, ShimStream)> {
+    ) -> Result<(bool, AttachHandle)> {
         let c = self.container(name)?;
-        self.container_event(&c.snapshot(), "attach", &[]);
-        let rx = {
-            let _op = c.op.lock().await;
-            let rec = c.snapshot();
-            if rec.state.running {
-                let shim = ShimClient::new(&self.config.shim_state_dir(&rec.id));
-                return Ok((rec.config.tty, open_attach(&shim, opts).await?));
-            }
-            let (tx, rx) = oneshot::channel();
-            if let Ok(mut p) = c.pending_attach.lock() {
-                p.push(PendingAttach { opts, tx });
-            }
-            rx
-        };
-        let tty = c.snapshot().config.tty;
-        match rx.await {
-            Ok(r) => r.map(|s| (tty, s)),
-            Err(_) => Err(EngineError::conflict("container was removed")),
+        let _op = c.op.lock().await;
+        let rec = c.snapshot();
+        self.container_event(&rec, "attach", &[]);
+        if rec.state.running {
+            let shim = ShimClient::new(&self.config.shim_state_dir(&rec.id));
+            let stream = open_attach(&shim, opts).await?;
+            return Ok((rec.config.tty, AttachHandle::Ready(stream)));
         }
+        let (tx, rx) = oneshot::channel();
+        if let Ok(mut p) = c.pending_attach.lock() {
+            p.push(PendingAttach { opts, tx });
+        }
+        Ok((rec.config.tty, AttachHandle::Pending(rx)))
     }
 
     pub(super) async fn connect_pending_attaches(&self, c: &Arc<Container>, shim: &ShimClient) {

@@ -18,14 +18,29 @@ impl Engine {
         req: ContainerCreateRequest,
     ) -> Result<(String, Vec<String>)> {
         let name = match name.filter(|n| !n.is_empty()) {
-            Some(n) => names::validate(n)?,
-            None => names::random_name(),
+            Some(n) => {
+                let n = names::validate(n)?;
+                if !self.reserve_name(&n) {
+                    let other = self.name_in_use(&n).unwrap_or_default();
+                    return Err(EngineError::conflict(format!(
+                        "Conflict. The container name \"/{n}\" is already in use by container \"{other}\". You have to remove (or rename) that container to be able to reuse that name."
+                    )));
+                }
+                n
+            }
+            None => self.reserve_random_name(),
         };
-        if let Some(other) = self.name_in_use(&name) {
-            return Err(EngineError::conflict(format!(
-                "Conflict. The container name \"/{name}\" is already in use by container \"{other}\". You have to remove (or rename) that container to be able to reuse that name."
-            )));
-        }
+        let result = self.create_named(&name, req).await;
+        self.release_name(&name);
+        result
+    }
+
+    async fn create_named(
+        &self,
+        name: &str,
+        req: ContainerCreateRequest,
+    ) -> Result<(String, Vec<String>)> {
+        let name = name.to_string();
         let mut config = req.config;
         let mut host = req.host_config.unwrap_or_default();
         if config.image.is_empty() {
@@ -67,7 +82,14 @@ impl Engine {
         }
         let id = new_id();
         if config.hostname.is_empty() {
-            config.hostname = id[..12].to_string();
+            // With the host's network, Docker gives the container the host's name too.
+            config.hostname = if host.network_mode == "host" {
+                nix::unistd::gethostname()
+                    .map(|h| h.to_string_lossy().to_string())
+                    .unwrap_or_else(|_| id[..12].to_string())
+            } else {
+                id[..12].to_string()
+            };
         }
         let path = argv.remove(0);
 
@@ -98,6 +120,23 @@ impl Engine {
         self.container_event(&record, "create", &[]);
         self.insert(Arc::new(Container::new(record)));
         Ok((id, warnings))
+    }
+}
+
+impl Engine {
+    /// Reserves a random name no container has; like Docker, digits are appended after a
+    /// few clashes.
+    fn reserve_random_name(&self) -> String {
+        let mut name = names::random_name();
+        let mut attempt = 0u32;
+        while !self.reserve_name(&name) {
+            attempt += 1;
+            name = names::random_name();
+            if attempt > 3 {
+                name = format!("{name}{}", rand::random::<u16>());
+            }
+        }
+        name
     }
 }
 

@@ -20,7 +20,7 @@ mod top;
 mod user;
 mod wait;
 
-pub use attach::{AttachOptions, ShimStream};
+pub use attach::{AttachHandle, AttachOptions, ShimStream};
 pub use exec::ExecStream;
 pub use list::ListOptions;
 pub use logs::{parse_timestamp, LogOptions, LogRecord};

@@ -6,6 +6,7 @@ use crate::error::{EngineError, ErrorKind, Result};
 use crate::Engine;
 use berth_shim_protocol::client::ShimClient;
 use berth_shim_protocol::{Request, Response, StartReport};
+use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +14,28 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// How long a shim may take to create a container.
 const SHIM_CREATE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Docker creates a missing working directory. Components are created one at a time and a
+/// symlink on the way stops it: the runtime resolves such paths inside the container.
+fn ensure_workdir(rootfs: &Path, workdir: &str) -> Result<()> {
+    let mut path = rootfs.to_path_buf();
+    for part in Path::new(workdir).components() {
+        let std::path::Component::Normal(part) = part else {
+            continue;
+        };
+        path.push(part);
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.is_dir() => continue,
+            Ok(_) => return Ok(()),
+            Err(_) => {
+                std::fs::create_dir(&path).map_err(|e| {
+                    EngineError::invalid(format!("creating working directory {workdir}: {e}"))
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
 
 impl Engine {
     pub async fn start_container(self: &Arc<Self>, name: &str) -> Result<()> {
@@ -88,6 +111,7 @@ impl Engine {
     async fn launch(&self, rec: &ContainerRecord, c: &Arc<Container>) -> Result<i32> {
         let dir = self.config.container_dir(&rec.id);
         let rootfs = self.images.mount_rootfs(&rec.layers, &dir)?;
+        ensure_workdir(&rootfs, &rec.config.working_dir)?;
         let input = self.spec_input(rec, &rootfs)?;
         let spec = berth_runtime::spec::build_spec(&input)
             .map_err(|e| EngineError::invalid(e.to_string()))?;
@@ -99,6 +123,17 @@ impl Engine {
         let _ = std::fs::remove_dir_all(&state_dir);
         std::fs::create_dir_all(&state_dir)?;
         let pid = self.spawn_shim(rec, &bundle, &state_dir).await?;
+        if rec.host_config.network_mode == "none" {
+            if let Err(e) = crate::netns::loopback_up(pid) {
+                let _ = ShimClient::new(&state_dir)
+                    .call(&Request::Kill {
+                        signal: libc::SIGKILL,
+                        all: true,
+                    })
+                    .await;
+                return Err(EngineError::internal(format!("setting up lo: {e}")));
+            }
+        }
 
         let shim = ShimClient::new(&state_dir);
         self.connect_pending_attaches(c, &shim).await;

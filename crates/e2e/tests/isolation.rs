@@ -1,0 +1,438 @@
+//! Isolation, proven from inside the container.
+
+use berth_e2e::{both_clis, daemon, status_field, Cli, DEFAULT_CAPEFF, IMAGE};
+
+both_clis!(
+    pid1_and_process_list,
+    hostname_is_id_prefix,
+    capabilities_default_and_changed,
+    seccomp_blocks_unshare
+);
+
+fn pid1_and_process_list(cli: Cli) {
+    let d = daemon!();
+    let o = d
+        .cli(
+            cli,
+            &[
+                "run",
+                "--rm",
+                IMAGE,
+                "sh",
+                "-c",
+                "echo $$; cat /proc/1/cmdline | tr '\\0' ' '; echo; ps -o pid,comm",
+            ],
+        )
+        .ok();
+    let l = o.lines();
+    assert_eq!(l[0], "1", "{o:?}");
+    assert!(l[1].starts_with("sh -c"), "{o:?}");
+    let procs: Vec<&String> = l[3..].iter().collect();
+    // Only the shell and ps: no host process is visible.
+    assert!(procs.len() <= 3, "{o:?}");
+    for p in procs {
+        let comm = p.split_whitespace().nth(1).unwrap_or("");
+        assert!(
+            ["sh", "ps", "tr", "cat"].contains(&comm),
+            "host process visible: {o:?}"
+        );
+    }
+    let o = d
+        .cli(
+            cli,
+            &[
+                "run",
+                "--rm",
+                IMAGE,
+                "sh",
+                "-c",
+                "ls -d /proc/[0-9]* | wc -l",
+            ],
+        )
+        .ok();
+    let n: u32 = o.out().parse().unwrap();
+    assert!(n <= 4, "{n} processes visible");
+}
+
+fn hostname_is_id_prefix(cli: Cli) {
+    let d = daemon!();
+    let id = d.run_d(cli, &[], &["sleep", "300"]);
+    let o = d
+        .cli(
+            cli,
+            &["exec", &id, "sh", "-c", "hostname; cat /etc/hostname"],
+        )
+        .ok();
+    assert_eq!(o.lines(), vec![id[..12].to_string(), id[..12].to_string()]);
+    let o = d.cli(cli, &["exec", &id, "cat", "/etc/hosts"]).ok();
+    assert!(o.stdout.contains("localhost"), "{o:?}");
+    let o = d.cli(cli, &["exec", &id, "cat", "/etc/resolv.conf"]).ok();
+    assert!(
+        o.stdout.contains("nameserver") || o.stdout.is_empty() || o.stdout.contains("search"),
+        "{o:?}"
+    );
+    // The host's hostname is untouched.
+    let hn = nix::unistd::gethostname().unwrap();
+    assert_ne!(hn.to_string_lossy(), &id[..12]);
+}
+
+fn capeff(d: &berth_e2e::TestDaemon, cli: Cli, opts: &[&str]) -> String {
+    let mut args = vec!["run", "--rm"];
+    args.extend_from_slice(opts);
+    args.extend_from_slice(&[IMAGE, "cat", "/proc/self/status"]);
+    let o = d.cli(cli, &args).ok();
+    status_field(&o.stdout, "CapEff").unwrap_or_else(|| panic!("{o:?}"))
+}
+
+fn capabilities_default_and_changed(cli: Cli) {
+    let d = daemon!();
+    assert_eq!(capeff(&d, cli, &[]), DEFAULT_CAPEFF);
+    let base = u64::from_str_radix(DEFAULT_CAPEFF, 16).unwrap();
+    const NET_RAW: u64 = 1 << 13;
+    const SYS_ADMIN: u64 = 1 << 21;
+    const CHOWN: u64 = 1;
+    assert_eq!(
+        capeff(&d, cli, &["--cap-drop", "NET_RAW"]),
+        format!("{:016x}", base & !NET_RAW)
+    );
+    assert_eq!(
+        capeff(
+            &d,
+            cli,
+            &["--cap-drop", "chown", "--cap-drop", "CAP_NET_RAW"]
+        ),
+        format!("{:016x}", base & !NET_RAW & !CHOWN)
+    );
+    assert_eq!(
+        capeff(&d, cli, &["--cap-add", "SYS_ADMIN"]),
+        format!("{:016x}", base | SYS_ADMIN)
+    );
+    assert_eq!(capeff(&d, cli, &["--cap-drop", "ALL"]), "0000000000000000");
+    assert_eq!(
+        capeff(&d, cli, &["--cap-drop", "ALL", "--cap-add", "CHOWN"]),
+        "0000000000000001"
+    );
+    // --privileged: every capability the host has.
+    let host = std::fs::read_to_string("/proc/self/status").unwrap();
+    let bnd = status_field(&host, "CapBnd").unwrap();
+    assert_eq!(capeff(&d, cli, &["--privileged"]), bnd);
+    // A non-root user has no effective capabilities.
+    assert_eq!(capeff(&d, cli, &["-u", "65534"]), "0000000000000000");
+}
+
+fn seccomp_blocks_unshare(cli: Cli) {
+    let d = daemon!();
+    let o = d
+        .cli(
+            cli,
+            &[
+                "run",
+                "--rm",
+                IMAGE,
+                "sh",
+                "-c",
+                "grep Seccomp: /proc/self/status; unshare -U true && echo UNSHARED",
+            ],
+        )
+        .fails();
+    assert!(
+        o.stdout.contains("Seccomp:\t2"),
+        "seccomp is not in filter mode: {o:?}"
+    );
+    assert!(!o.stdout.contains("UNSHARED"), "{o:?}");
+    assert!(o.stderr.contains("Operation not permitted"), "{o:?}");
+    // A new network namespace needs SYS_ADMIN: refused by default.
+    d.cli(cli, &["run", "--rm", IMAGE, "unshare", "-n", "true"])
+        .fails();
+    // With SYS_ADMIN added, Docker's profile allows unshare.
+    d.cli(
+        cli,
+        &[
+            "run",
+            "--rm",
+            "--cap-add",
+            "SYS_ADMIN",
+            IMAGE,
+            "unshare",
+            "-n",
+            "true",
+        ],
+    )
+    .ok();
+    // Unconfined: no filter at all, and user namespaces can be made.
+    let o = d
+        .cli(
+            cli,
+            &[
+                "run",
+                "--rm",
+                "--security-opt",
+                "seccomp=unconfined",
+                IMAGE,
+                "sh",
+                "-c",
+                "grep Seccomp: /proc/self/status; unshare -U true && echo UNSHARED",
+            ],
+        )
+        .ok();
+    assert!(o.stdout.contains("Seccomp:\t0"), "{o:?}");
+    assert!(o.stdout.contains("UNSHARED"), "{o:?}");
+    // Other syscalls of Docker's deny list.
+    let o = d
+        .cli(
+            cli,
+            &[
+                "run",
+                "--rm",
+                IMAGE,
+                "sh",
+                "-c",
+                "mount -t tmpfs t /mnt && echo MOUNTED",
+            ],
+        )
+        .fails();
+    assert!(!o.stdout.contains("MOUNTED"), "{o:?}");
+}
+
+#[test]
+fn proc_sys_and_sysrq_are_read_only() {
+    let d = daemon!();
+    let before = std::fs::read_to_string("/proc/sys/kernel/domainname").unwrap();
+    let o = d
+        .berth(&[
+            "run",
+            "--rm",
+            IMAGE,
+            "sh",
+            "-c",
+            "echo berth-e2e-domain > /proc/sys/kernel/domainname && echo WROTE",
+        ])
+        .fails();
+    assert!(!o.stdout.contains("WROTE"), "{o:?}");
+    assert!(o.stderr.contains("Read-only"), "{o:?}");
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/kernel/domainname").unwrap(),
+        before
+    );
+    // 'h' only prints help to the kernel log if it were ever accepted.
+    let o = d
+        .berth(&[
+            "run",
+            "--rm",
+            IMAGE,
+            "sh",
+            "-c",
+            "echo h > /proc/sysrq-trigger && echo WROTE",
+        ])
+        .fails();
+    assert!(!o.stdout.contains("WROTE"), "{o:?}");
+    // /proc/sysrq-trigger is absent on some kernels; when present it must not be writable.
+    if std::path::Path::new("/proc/sysrq-trigger").exists() {
+        assert!(
+            o.stderr.contains("Read-only") || o.stderr.contains("Permission denied"),
+            "{o:?}"
+        );
+    }
+    // /proc/sys and the other read-only paths are mounted ro.
+    let o = d.berth(&["run", "--rm", IMAGE, "cat", "/proc/mounts"]).ok();
+    for p in ["/proc/sys", "/proc/bus", "/proc/fs", "/proc/irq"] {
+        let line = o
+            .stdout
+            .lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(p));
+        if let Some(line) = line {
+            assert!(
+                line.split_whitespace()
+                    .nth(3)
+                    .unwrap()
+                    .split(',')
+                    .any(|f| f == "ro"),
+                "{line}"
+            );
+        } else if std::path::Path::new(p).exists() {
+            panic!(
+                "{p} is not a read-only mount in the container:\n{}",
+                o.stdout
+            );
+        }
+    }
+}
+
+#[test]
+fn masked_paths_dev_and_etc() {
+    let d = daemon!();
+    let o = d
+        .docker(&["run", "--rm", IMAGE, "sh", "-c",
+            "for f in /proc/kcore /proc/keys /proc/timer_list /proc/interrupts /proc/sched_debug; do \
+               [ -e $f ] && echo \"$f $(head -c 64 $f 2>/dev/null | wc -c)\"; done; \
+             ls /sys/firmware | wc -l; ls /dev"])
+        .ok();
+    for l in o.lines().iter().filter(|l| l.starts_with("/proc/")) {
+        assert!(l.ends_with(" 0"), "not masked: {l}\n{o:?}");
+    }
+    for f in ["/proc/kcore", "/proc/keys", "/proc/timer_list"] {
+        if std::path::Path::new(f).exists() {
+            assert!(
+                o.lines().iter().any(|l| l.starts_with(f)),
+                "{f} missing: {o:?}"
+            );
+        }
+    }
+    let dev: Vec<String> = o
+        .lines()
+        .into_iter()
+        .skip_while(|l| l.starts_with('/'))
+        .skip(1)
+        .collect();
+    assert_eq!(
+        o.lines()
+            .iter()
+            .find(|l| !l.starts_with('/'))
+            .map(String::as_str),
+        Some("0"),
+        "/sys/firmware not masked: {o:?}"
+    );
+    for want in [
+        "null", "zero", "full", "random", "urandom", "tty", "pts", "shm", "ptmx",
+    ] {
+        assert!(
+            dev.contains(&want.to_string()),
+            "/dev/{want} missing: {dev:?}"
+        );
+    }
+    for host_only in [
+        "sda", "vda", "mem", "kmem", "kmsg", "port", "nvme0", "loop0",
+    ] {
+        assert!(
+            !dev.contains(&host_only.to_string()),
+            "/dev/{host_only} visible: {dev:?}"
+        );
+    }
+    // Device nodes cannot be made to reach host disks (device cgroup).
+    let o = d
+        .docker(&[
+            "run",
+            "--rm",
+            IMAGE,
+            "sh",
+            "-c",
+            "mknod /tmp/disk b 254 0 && head -c 1 /tmp/disk > /dev/null && echo READ",
+        ])
+        .fails();
+    assert!(!o.stdout.contains("READ"), "{o:?}");
+    let o = d
+        .docker(&["run", "--rm", IMAGE, "sh", "-c", "cat /etc/hostname; grep -c localhost /etc/hosts; test -f /etc/resolv.conf && echo resolv"])
+        .ok();
+    let l = o.lines();
+    assert_eq!(l[0].len(), 12);
+    assert!(l[1].parse::<u32>().unwrap() >= 1);
+    assert_eq!(l[2], "resolv");
+}
+
+#[test]
+fn read_only_root_and_no_new_privileges_and_user() {
+    let d = daemon!();
+    for cli in [Cli::Berth, Cli::Docker] {
+        let o = d
+            .cli(
+                cli,
+                &[
+                    "run",
+                    "--rm",
+                    "--read-only",
+                    IMAGE,
+                    "sh",
+                    "-c",
+                    "touch /x && echo WROTE",
+                ],
+            )
+            .fails();
+        assert!(o.stderr.contains("Read-only"), "{o:?}");
+        assert!(!o.stdout.contains("WROTE"));
+        let o = d
+            .cli(
+                cli,
+                &[
+                    "run",
+                    "--rm",
+                    "--read-only",
+                    "--tmpfs",
+                    "/tmp",
+                    IMAGE,
+                    "sh",
+                    "-c",
+                    "touch /tmp/x && echo WROTE",
+                ],
+            )
+            .ok();
+        assert_eq!(o.out(), "WROTE");
+        let o = d
+            .cli(
+                cli,
+                &[
+                    "run",
+                    "--rm",
+                    "--security-opt",
+                    "no-new-privileges",
+                    IMAGE,
+                    "cat",
+                    "/proc/self/status",
+                ],
+            )
+            .ok();
+        assert_eq!(
+            status_field(&o.stdout, "NoNewPrivs").as_deref(),
+            Some("1"),
+            "{o:?}"
+        );
+        let o = d
+            .cli(cli, &["run", "--rm", IMAGE, "cat", "/proc/self/status"])
+            .ok();
+        assert_eq!(
+            status_field(&o.stdout, "NoNewPrivs").as_deref(),
+            Some("0"),
+            "{o:?}"
+        );
+        let o = d
+            .cli(
+                cli,
+                &[
+                    "run",
+                    "--rm",
+                    "--user",
+                    "65534:65534",
+                    IMAGE,
+                    "sh",
+                    "-c",
+                    "id -u; id -g; touch /root/x && echo WROTE",
+                ],
+            )
+            .fails();
+        assert_eq!(o.lines()[..2], ["65534".to_string(), "65534".to_string()]);
+        let o = d
+            .cli(cli, &["run", "--rm", "--user", "nobody", IMAGE, "id", "-u"])
+            .ok();
+        assert_eq!(o.out(), "65534");
+    }
+}
+
+#[test]
+fn cgroup_filesystem_is_read_only() {
+    let d = daemon!();
+    // A container must not raise its own limits or make cgroups on the host.
+    let o = d
+        .docker(&["run", "--rm", "--memory", "64m", IMAGE, "sh", "-c",
+            "if [ -d /sys/fs/cgroup/memory ]; then c=/sys/fs/cgroup/memory; else c=/sys/fs/cgroup; fi; \
+             mkdir $c/berth-escape 2>/dev/null && { echo CREATED; rmdir $c/berth-escape; }; \
+             for f in $(find $c -name memory.limit_in_bytes -o -name memory.max | head -5); do \
+               echo 9999999999 > $f 2>/dev/null && echo WROTE $f; done; true"])
+        .ok();
+    assert!(
+        !o.stdout.contains("CREATED"),
+        "a cgroup was created from inside: {o:?}"
+    );
+    assert!(
+        !o.stdout.contains("WROTE"),
+        "a cgroup limit was written from inside: {o:?}"
+    );
+}

@@ -1,0 +1,206 @@
+//! Resource limits, read back from the container's own cgroup files and felt from inside.
+
+use berth_e2e::{cgroup_file_script, daemon, Cli, IMAGE};
+
+fn cg(
+    d: &berth_e2e::TestDaemon,
+    cli: Cli,
+    opts: &[&str],
+    ctrl: &str,
+    v1: &str,
+    v2: &str,
+) -> String {
+    let mut args = vec!["run", "--rm"];
+    args.extend_from_slice(opts);
+    let script = cgroup_file_script(ctrl, v1, v2);
+    args.extend_from_slice(&[IMAGE, "sh", "-c", &script]);
+    d.cli(cli, &args).ok().out()
+}
+
+#[test]
+fn memory_limit() {
+    let d = daemon!();
+    for cli in [Cli::Berth, Cli::Docker] {
+        let v = cg(
+            &d,
+            cli,
+            &["--memory", "64m"],
+            "memory",
+            "memory.limit_in_bytes",
+            "memory.max",
+        );
+        assert_eq!(v, "67108864", "{cli:?}");
+    }
+}
+
+#[test]
+fn cpu_quota_shares_and_cpuset() {
+    let d = daemon!();
+    let cli = Cli::Docker;
+    let q = cg(
+        &d,
+        cli,
+        &["--cpus", "1.5"],
+        "cpu",
+        "cpu.cfs_quota_us",
+        "cpu.max",
+    );
+    if q.contains(' ') {
+        assert_eq!(q, "150000 100000");
+    } else {
+        assert_eq!(q, "150000");
+        assert_eq!(
+            cg(
+                &d,
+                cli,
+                &["--cpus", "1.5"],
+                "cpu",
+                "cpu.cfs_period_us",
+                "cpu.max"
+            ),
+            "100000"
+        );
+    }
+    let s = cg(
+        &d,
+        Cli::Berth,
+        &["--cpu-shares", "512"],
+        "cpu",
+        "cpu.shares",
+        "cpu.weight",
+    );
+    assert!(s == "512" || s == "20", "cpu.shares/weight for 512: {s}");
+    let c = cg(
+        &d,
+        cli,
+        &["--cpuset-cpus", "0"],
+        "cpuset",
+        "cpuset.cpus",
+        "cpuset.cpus",
+    );
+    assert_eq!(c, "0");
+    // Felt from inside: the process may only run on CPU 0.
+    let o = d
+        .docker(&[
+            "run",
+            "--rm",
+            "--cpuset-cpus",
+            "0",
+            IMAGE,
+            "grep",
+            "Cpus_allowed_list",
+            "/proc/self/status",
+        ])
+        .ok();
+    assert!(o.out().ends_with("\t0") || o.out().ends_with(" 0"), "{o:?}");
+}
+
+#[test]
+fn pids_limit() {
+    let d = daemon!();
+    for cli in [Cli::Berth, Cli::Docker] {
+        let v = cg(
+            &d,
+            cli,
+            &["--pids-limit", "20"],
+            "pids",
+            "pids.max",
+            "pids.max",
+        );
+        assert_eq!(v, "20");
+        // A fork bomb stops at the limit: ash gives up with "can't fork".
+        let bomb = "i=0; while [ $i -lt 40 ]; do sleep 30 & i=$((i+1)); done; set -- /proc/[0-9]*; echo $#";
+        let o = d
+            .cli(
+                cli,
+                &["run", "--rm", "--pids-limit", "20", IMAGE, "sh", "-c", bomb],
+            )
+            .fails();
+        assert!(o.stderr.contains("can't fork"), "{o:?}");
+        // Without the limit the same 40 processes start.
+        let o = d.cli(cli, &["run", "--rm", IMAGE, "sh", "-c", bomb]).ok();
+        let n: u32 = o.out().parse().unwrap_or(0);
+        assert!(n > 40, "{o:?}");
+    }
+}
+
+#[test]
+fn ulimit_nofile() {
+    let d = daemon!();
+    for cli in [Cli::Berth, Cli::Docker] {
+        let o = d
+            .cli(
+                cli,
+                &[
+                    "run",
+                    "--rm",
+                    "--ulimit",
+                    "nofile=512:1024",
+                    IMAGE,
+                    "sh",
+                    "-c",
+                    "ulimit -n; ulimit -Hn",
+                ],
+            )
+            .ok();
+        assert_eq!(o.lines(), vec!["512", "1024"]);
+    }
+}
+
+#[test]
+fn shm_size() {
+    let d = daemon!();
+    for (cli, opts, kb) in [
+        (Cli::Berth, &["--shm-size", "32m"][..], "32768"),
+        (Cli::Docker, &["--shm-size", "32m"][..], "32768"),
+        (Cli::Docker, &[][..], "65536"),
+    ] {
+        let mut args = vec!["run", "--rm"];
+        args.extend_from_slice(opts);
+        args.extend_from_slice(&[IMAGE, "df", "-k", "/dev/shm"]);
+        let o = d.cli(cli, &args).ok();
+        let total = o.lines()[1]
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or("")
+            .to_string();
+        assert_eq!(total, kb, "{o:?}");
+    }
+}
+
+#[test]
+fn oom_kill_is_137_and_reported() {
+    let d = daemon!();
+    for cli in [Cli::Berth, Cli::Docker] {
+        let name = berth_e2e::unique("oom");
+        d.cli(
+            cli,
+            &[
+                "run",
+                "--name",
+                &name,
+                "--memory",
+                "16m",
+                "--memory-swap",
+                "16m",
+                IMAGE,
+                "sh",
+                "-c",
+                "x=a; while :; do x=$x$x; done",
+            ],
+        )
+        .code_is(137);
+        let j = d.inspect(&name);
+        assert_eq!(j["State"]["OOMKilled"], true, "{cli:?}: {j}");
+        assert_eq!(j["State"]["ExitCode"], 137);
+        let o = d
+            .cli(cli, &["inspect", "-f", "{{.State.OOMKilled}}", &name])
+            .ok();
+        assert_eq!(o.out(), "true");
+    }
+    // Not OOM killed: false.
+    let name = berth_e2e::unique("fine");
+    d.docker(&["run", "--name", &name, "--memory", "16m", IMAGE, "true"])
+        .ok();
+    assert_eq!(d.inspect(&name)["State"]["OOMKilled"], false);
+}
