@@ -76,15 +76,18 @@ def status_kib(pid, field="VmRSS"):
     return None
 
 
-def pss_kib(pid):
+def rollup(pid):
+    """Fields of /proc/PID/smaps_rollup in KiB (Rss, Pss, Private_Clean, ...)."""
+    out = {}
     try:
         with open(f"/proc/{pid}/smaps_rollup") as f:
             for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
+                parts = line.split()
+                if len(parts) == 3 and parts[2] == "kB":
+                    out[parts[0].rstrip(":")] = int(parts[1])
     except OSError:
         pass
-    return None
+    return out
 
 
 def alive(pid):
@@ -141,14 +144,15 @@ def cgroup_layout():
 
 
 def child_cgroups(name):
-    """Directories below /<name> in every hierarchy (leftover container cgroups)."""
-    n = 0
+    """Directories below /<name> in every hierarchy (leftover container cgroups):
+    (count, a few of them as hierarchy:relative/path)."""
+    found = []
     for root in cgroup_roots():
         base = os.path.join(root, name.lstrip("/"))
         if os.path.isdir(base):
-            for _, dirs, _ in os.walk(base):
-                n += len(dirs)
-    return n
+            for dirpath, dirs, _ in os.walk(base):
+                found += [f"{os.path.basename(root)}:{os.path.relpath(os.path.join(dirpath, d), base)}" for d in dirs]
+    return len(found), sorted(found)[:2]
 
 
 def remove_cgroups(name):
@@ -507,6 +511,11 @@ def measure(e, a):
         r["idle"] = e.daemon_rss()
         log(f"{e.name}: idle daemon RSS {r['idle']}")
 
+    # 0. CLI round trip floor: `version` (client start + one API call; for podman no daemon)
+    for _ in range(a.warmup):
+        timed(e.c("version"), env=e.env)
+    r["version"] = stats([timed(e.c("version"), env=e.env)[0] for _ in range(a.runs)])
+
     # 1. run --rm busybox true
     for _ in range(a.warmup):
         timed(e.c("run", "--rm", *flags, *img, "true"), env=e.env)
@@ -535,10 +544,10 @@ def measure(e, a):
     time.sleep(a.settle)
     running = len(e.container_ids(all_=False))
     sup = e.supervisor_pids()
-    rss = [status_kib(p) for p in sup]
-    pss = [pss_kib(p) for p in sup]
-    rss = [x for x in rss if x is not None]
-    pss = [x for x in pss if x is not None]
+    rss = [x for x in (status_kib(p) for p in sup) if x is not None]
+    rolls = [x for x in (rollup(p) for p in sup) if "Pss" in x]
+    pss = [x["Pss"] for x in rolls]
+    uss = [x.get("Private_Clean", 0) + x.get("Private_Dirty", 0) for x in rolls]
     after = e.daemon_rss()
     r["running"] = running
     r["supervisors"] = len(sup)
@@ -546,6 +555,7 @@ def measure(e, a):
         r["sup_rss"] = statistics.mean(rss)
     if pss:
         r["sup_pss"] = statistics.mean(pss)
+        r["sup_uss"] = statistics.mean(uss)
     if before and after:
         r["daemon_growth"] = {k: (after[k] - before[k]) / a.containers for k in before if before[k] is not None and after.get(k) is not None}
         r["daemon_growth_total"] = sum(r["daemon_growth"].values())
@@ -570,10 +580,10 @@ def measure(e, a):
     time.sleep(1)
     if e.container_ids():
         r.setdefault("notes", []).append("containers still listed after `rm -f` of all")
-    n = child_cgroups(e.cgroup_parent)
+    n, sample = child_cgroups(e.cgroup_parent)
     if n:
         r.setdefault("notes", []).append(
-            f"{n} cgroup directories left under {e.cgroup_parent} (all hierarchies) after every container was removed"
+            f"{n} cgroup directories left under {e.cgroup_parent} (all hierarchies) after every container was removed, e.g. {sample}"
         )
     return r
 
@@ -639,12 +649,14 @@ def build_table(results, reasons, a):
 
     n = a.containers
     rows = [
+        (f"`version` (CLI + API round trip floor), median (min–max) of {a.runs}", lambda r: fmt_ms(r["version"]), lambda r: r["version"]["median"]),
         (f"`run --rm busybox true`, median (min–max) of {a.runs}", lambda r: fmt_ms(r["run_rm"]), lambda r: r["run_rm"]["median"]),
         (f"`run -d busybox sleep 1000`, median (min–max) of {a.detach_runs}", lambda r: fmt_ms(r["run_d"]), lambda r: r["run_d"]["median"]),
         (f"`ps` with {n} running, median (min–max) of {a.ps_runs}", lambda r: fmt_ms(r["ps"]), lambda r: r["ps"]["median"]),
         ("daemon idle RSS (no containers)", idle_cell, idle_total),
         (f"supervisor RSS per container (mean of {n})", lambda r: f"{r['sup_rss']:.0f} KiB", lambda r: r["sup_rss"]),
         (f"supervisor PSS per container (mean of {n})", lambda r: f"{r['sup_pss']:.0f} KiB", lambda r: r["sup_pss"]),
+        (f"supervisor USS (private) per container (mean of {n})", lambda r: f"{r['sup_uss']:.0f} KiB", lambda r: r["sup_uss"]),
         (f"daemon RSS growth per container (0 → {n})", growth_cell, lambda r: r["daemon_growth_total"]),
         ("overhead per container: supervisor RSS + daemon growth", lambda r: f"{overhead(r):.0f} KiB", overhead),
     ]

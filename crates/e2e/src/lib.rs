@@ -873,8 +873,10 @@ impl TestDaemon {
     /// Runs a shell command line under a pseudo-terminal (util-linux `script`), with
     /// `DOCKER_HOST` pointing at this daemon and `$BERTH`/`$DOCKER` naming the CLIs.
     pub fn in_pty(&self, shell_line: &str, input: Option<&[u8]>) -> Out {
-        let mut c = Command::new("script");
-        c.args(["-qec", shell_line, "/dev/null"])
+        // python3's pty module rather than script(1): script turns the end of its own stdin
+        // into a NUL byte on the terminal, which would reach the container as input.
+        let mut c = Command::new("python3");
+        c.args(["-c", PTY_DRIVER, shell_line])
             .env("DOCKER_HOST", self.host())
             .env("BERTH_HOST", self.host())
             .env("DOCKER_CONFIG", &self.docker_config)
@@ -1328,3 +1330,28 @@ impl TestDaemon {
         Spawned::start(self.docker_cmd(&["logs", "-f", id]))
     }
 }
+
+/// Runs `sh -c ARGV[1]` on a new pseudo-terminal, writes this program's stdin to it, copies
+/// the terminal's output to stdout and exits with the command's status.
+const PTY_DRIVER: &str = r#"
+import os, pty, sys
+data = sys.stdin.buffer.read()
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp("sh", ["sh", "-c", sys.argv[1]])
+if data:
+    os.write(fd, data)
+out = bytearray()
+while True:
+    try:
+        chunk = os.read(fd, 65536)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+_, status = os.waitpid(pid, 0)
+sys.stdout.buffer.write(bytes(out))
+sys.stdout.flush()
+sys.exit(os.waitstatus_to_exitcode(status) & 0xFF)
+"#;

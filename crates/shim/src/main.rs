@@ -8,6 +8,7 @@ mod exit;
 mod logfile;
 mod memory;
 mod output;
+mod readonly_mounts;
 mod runtime;
 mod server;
 mod shim;

@@ -8,6 +8,7 @@ use crate::exec::Exec;
 use crate::exit;
 use crate::logfile::{now_rfc3339_nanos, LogWriter};
 use crate::output::{self, Hub, STREAM_STDERR, STREAM_STDOUT};
+use crate::readonly_mounts;
 use crate::runtime::{self, Runtime};
 use crate::server;
 use crate::stdio::{self, FdIo, Streams};
@@ -203,6 +204,9 @@ fn create(args: &StartArgs) -> Result<Created> {
         let runtime = runtime::new(args);
         let created = runtime.create(pio).and_then(|pid| {
             let streams = sio.into_streams()?;
+            if readonly_mounts::wanted(&args.bundle) {
+                readonly_mounts::apply(pid)?;
+            }
             if let Ok(bytes) = std::fs::read(args.bundle.join("config.json")) {
                 if let Ok(spec) = serde_json::from_slice::<serde_json::Value>(&bytes) {
                     streams.apply_console_size(&spec["process"]);

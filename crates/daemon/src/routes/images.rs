@@ -16,7 +16,19 @@ pub async fn list(State(engine): State<AppState>, q: Query) -> ApiResult {
 
 /// `POST /images/create`: `fromSrc` imports a tarball (the body when `-`); `fromImage`
 /// would pull from a registry.
-pub async fn create(State(engine): State<AppState>, q: Query, req: Request) -> ApiResult {
+pub async fn create(
+    State(engine): State<AppState>,
+    axum::extract::Query(pairs): axum::extract::Query<Vec<(String, String)>>,
+    req: Request,
+) -> ApiResult {
+    // `changes` repeats, once per instruction.
+    let changes: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| k == "changes")
+        .flat_map(|(_, v)| v.lines().map(String::from).collect::<Vec<_>>())
+        .filter(|l| !l.is_empty())
+        .collect();
+    let q: std::collections::HashMap<String, String> = pairs.into_iter().collect();
     if let Some(src) = q.get("fromSrc") {
         if src != "-" {
             return Err(EngineError::invalid(
@@ -27,15 +39,6 @@ pub async fn create(State(engine): State<AppState>, q: Query, req: Request) -> A
         let repo = q.get("repo").cloned().unwrap_or_default();
         let tag = q.get("tag").cloned().unwrap_or_default();
         let message = q.get("message").cloned().unwrap_or_default();
-        let changes: Vec<String> = q
-            .get("changes")
-            .map(|c| {
-                c.lines()
-                    .map(String::from)
-                    .filter(|l| !l.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default();
         let body = req
             .into_body()
             .into_data_stream()

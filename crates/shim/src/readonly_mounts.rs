@@ -1,0 +1,78 @@
+//! Makes the container's cgroup filesystem read-only before its process runs.
+//!
+//! The OCI spec asks for `/sys/fs/cgroup` with `ro`, but libcontainer mounts cgroup v1
+//! hierarchies read-write, and a container could then create cgroups on the host or raise its
+//! own limits. So the shim remounts every mount under `/sys/fs/cgroup` read-only from inside
+//! the container's mount namespace, in a short-lived child (`setns` into a mount namespace
+//! needs a single-threaded process; the shim is one, but a child keeps the shim's own view).
+
+use anyhow::{bail, Context, Result};
+use nix::mount::{mount, MsFlags};
+use nix::sched::{setns, CloneFlags};
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::{fork, ForkResult};
+use std::path::Path;
+
+const CGROUP_ROOT: &str = "/sys/fs/cgroup";
+
+/// Does the spec ask for a read-only cgroup filesystem?
+pub fn wanted(bundle: &Path) -> bool {
+    let Ok(bytes) = std::fs::read(bundle.join("config.json")) else {
+        return false;
+    };
+    let Ok(spec) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return false;
+    };
+    spec["mounts"].as_array().into_iter().flatten().any(|m| {
+        m["destination"] == CGROUP_ROOT
+            && m["options"]
+                .as_array()
+                .is_some_and(|o| o.iter().any(|x| x == "ro"))
+    })
+}
+
+/// Mount points at or under `/sys/fs/cgroup`, deepest last, as `pid` sees them.
+fn cgroup_mount_points(pid: i32) -> Result<Vec<String>> {
+    let info = std::fs::read_to_string(format!("/proc/{pid}/mountinfo"))
+        .with_context(|| format!("reading mountinfo of {pid}"))?;
+    Ok(info
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(4))
+        .filter(|p| *p == CGROUP_ROOT || p.starts_with("/sys/fs/cgroup/"))
+        .map(String::from)
+        .collect())
+}
+
+/// Remounts the cgroup mounts of the container whose init is `pid` read-only.
+pub fn apply(pid: i32) -> Result<()> {
+    let points = cgroup_mount_points(pid)?;
+    if points.is_empty() {
+        return Ok(());
+    }
+    let ns = std::fs::File::open(format!("/proc/{pid}/ns/mnt")).context("opening mount ns")?;
+    let root = std::fs::File::open(format!("/proc/{pid}/root")).context("opening root")?;
+    // SAFETY: the shim is single-threaded here, and the child only makes syscalls and exits.
+    match unsafe { fork() }.context("fork")? {
+        ForkResult::Child => {
+            let ok = setns(&ns, CloneFlags::CLONE_NEWNS).is_ok()
+                && nix::unistd::fchdir(std::os::fd::AsRawFd::as_raw_fd(&root)).is_ok()
+                && nix::unistd::chroot(".").is_ok()
+                && points.iter().all(|p| {
+                    let flags = MsFlags::MS_REMOUNT
+                        | MsFlags::MS_BIND
+                        | MsFlags::MS_RDONLY
+                        | MsFlags::MS_NOSUID
+                        | MsFlags::MS_NODEV
+                        | MsFlags::MS_NOEXEC;
+                    mount(None::<&str>, p.as_str(), None::<&str>, flags, None::<&str>).is_ok()
+                });
+            // SAFETY: _exit skips the parent's destructors and atexit handlers, as a forked
+            // child must.
+            unsafe { libc::_exit(if ok { 0 } else { 1 }) }
+        }
+        ForkResult::Parent { child } => match waitpid(child, None).context("waitpid")? {
+            WaitStatus::Exited(_, 0) => Ok(()),
+            other => bail!("making /sys/fs/cgroup read-only failed: {other:?}"),
+        },
+    }
+}
