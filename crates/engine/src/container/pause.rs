@@ -21,7 +21,11 @@ impl Engine {
                 rec.id
             )));
         }
-        cgroups::freeze(&self.cgroup_layout, &self.cgroup_path(&rec.id))
+        let (layout, path) = (self.cgroup_layout.clone(), self.cgroup_path(&rec.id));
+        // The kernel may take a while to freeze: wait on a blocking thread, not the runtime's.
+        tokio::task::spawn_blocking(move || cgroups::freeze(&layout, &path))
+            .await
+            .map_err(|e| EngineError::internal(format!("pausing container: {e}")))?
             .map_err(|e| EngineError::internal(format!("pausing container: {e}")))?;
         let rec = c.update(|r| {
             r.state.paused = true;
