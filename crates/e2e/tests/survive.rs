@@ -116,3 +116,25 @@ fn restart_policies_across_daemon_restart() {
     );
     assert_eq!(d.status(&stopped_unless), "exited");
 }
+
+/// What a crash in the middle of create (files written, record not yet committed) or of
+/// remove (record deleted, files not yet) leaves is never shown as a container, and is swept.
+#[test]
+fn half_made_container_is_swept_at_start() {
+    let mut d = daemon!();
+    let kept = d.run_d(Cli::Berth, &[], &["sleep", "300"]);
+    d.kill9();
+    let stray_id = "0123456789abcdef".repeat(4);
+    let stray = d.root.join("data/containers").join(&stray_id);
+    std::fs::create_dir_all(stray.join("bundle")).unwrap();
+    std::fs::write(stray.join("hostname"), "half\n").unwrap();
+    d.restart();
+    let all = d.docker(&["ps", "-a", "-q", "--no-trunc"]).ok().out();
+    assert_eq!(all, kept, "only the real container is listed");
+    d.docker(&["inspect", &stray_id]).fails();
+    assert!(
+        !stray.exists(),
+        "leftovers of the crashed create were not removed"
+    );
+    assert_eq!(d.status(&kept), "running");
+}
