@@ -867,4 +867,8 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt as e:
+        log(f"interrupted ({e or 'Ctrl-C'}); everything started was cleaned up")
+        sys.exit(130)

@@ -204,3 +204,39 @@ fn oom_kill_is_137_and_reported() {
         .ok();
     assert_eq!(d.inspect(&name)["State"]["OOMKilled"], false);
 }
+
+/// A removed container leaves no cgroup behind in any hierarchy.
+#[test]
+fn cgroups_are_removed_with_the_container() {
+    let d = berth_e2e::daemon!();
+    let id = d
+        .docker(&["run", "-d", "--memory", "32m", "busybox", "sleep", "300"])
+        .ok()
+        .out();
+    let dirs = || -> Vec<std::path::PathBuf> {
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir("/sys/fs/cgroup")
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let p = entry
+                .path()
+                .join(d.cgroup_parent.trim_start_matches('/'))
+                .join(&id);
+            if p.exists() {
+                found.push(p);
+            }
+        }
+        let v2 = std::path::Path::new("/sys/fs/cgroup")
+            .join(d.cgroup_parent.trim_start_matches('/'))
+            .join(&id);
+        if v2.exists() {
+            found.push(v2);
+        }
+        found
+    };
+    assert!(!dirs().is_empty(), "the running container has no cgroup");
+    d.docker(&["rm", "-f", &id]).ok();
+    assert_eq!(dirs(), Vec::<std::path::PathBuf>::new());
+}

@@ -228,6 +228,12 @@ impl Engine {
     /// Undoes what start prepared for a container that is not running: shim state, rootfs mount.
     pub(super) fn release_runtime(&self, rec: &ContainerRecord) {
         let _ = std::fs::remove_dir_all(self.config.shim_state_dir(&rec.id));
+        // The runtime removes its cgroups, but libcontainer leaves v1 hierarchies behind.
+        if let Err(e) =
+            berth_runtime::cgroups::remove(&self.cgroup_layout, &self.cgroup_path(&rec.id))
+        {
+            tracing::warn!(id = %rec.id, "removing cgroup: {e}");
+        }
         if let Err(e) = self
             .images
             .unmount_rootfs(&self.config.container_dir(&rec.id))

@@ -91,6 +91,47 @@ fn wait_until(
     }
 }
 
+/// Removes a container's cgroup from every hierarchy once its processes are gone. A directory
+/// already absent is fine; one still busy is retried briefly, then reported.
+pub fn remove(layout: &CgroupLayout, path: &str) -> Result<(), CgroupError> {
+    let mut dirs: Vec<std::path::PathBuf> = match layout {
+        CgroupLayout::V2 { .. } => vec![layout.unified_dir(path)?],
+        CgroupLayout::V1 { controllers, .. } | CgroupLayout::Hybrid { controllers, .. } => {
+            let mut d = Vec::new();
+            for name in controllers.keys() {
+                d.push(layout.controller_path(name, path)?);
+            }
+            if let Ok(u) = layout.unified_dir(path) {
+                d.push(u);
+            }
+            d
+        }
+    };
+    // Co-mounted controllers (cpu,cpuacct) share one directory.
+    dirs.sort();
+    dirs.dedup();
+    let mut last_err = None;
+    for dir in dirs {
+        let mut delay = Duration::from_millis(1);
+        loop {
+            match fs::remove_dir(&dir) {
+                Ok(()) => break,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+                Err(e) if delay < Duration::from_millis(200) => {
+                    let _ = e;
+                    thread::sleep(delay);
+                    delay *= 2;
+                }
+                Err(source) => {
+                    last_err = Some(CgroupError::Io { path: dir, source });
+                    break;
+                }
+            }
+        }
+    }
+    last_err.map_or(Ok(()), Err)
+}
+
 /// Freezes every process of the cgroup (`docker pause`) and returns once the
 /// kernel reports the cgroup frozen.
 pub fn freeze(layout: &CgroupLayout, path: &str) -> Result<(), CgroupError> {
