@@ -109,9 +109,11 @@ impl Engine {
 
     /// Everything between "not running" and "init runs"; returns init's host pid.
     async fn launch(&self, rec: &ContainerRecord, c: &Arc<Container>) -> Result<i32> {
+        let t0 = std::time::Instant::now();
         let dir = self.config.container_dir(&rec.id);
         let rootfs = self.images.mount_rootfs(&rec.layers, &dir)?;
         ensure_workdir(&rootfs, &rec.config.working_dir)?;
+        let t_rootfs = t0.elapsed();
         let input = self.spec_input(rec, &rootfs)?;
         let spec = berth_runtime::spec::build_spec(&input)
             .map_err(|e| EngineError::invalid(e.to_string()))?;
@@ -122,7 +124,9 @@ impl Engine {
         let state_dir = self.config.shim_state_dir(&rec.id);
         let _ = std::fs::remove_dir_all(&state_dir);
         std::fs::create_dir_all(&state_dir)?;
+        let t_bundle = t0.elapsed();
         let pid = self.spawn_shim(rec, &bundle, &state_dir).await?;
+        let t_created = t0.elapsed();
         if rec.host_config.network_mode == "none" {
             if let Err(e) = crate::netns::loopback_up(pid) {
                 let _ = ShimClient::new(&state_dir)
@@ -137,7 +141,16 @@ impl Engine {
 
         let shim = ShimClient::new(&state_dir);
         self.connect_pending_attaches(c, &shim).await;
-        match shim.call(&Request::Start).await {
+        let started = shim.call(&Request::Start).await;
+        tracing::debug!(
+            id = %rec.id,
+            rootfs = ?t_rootfs,
+            bundle = ?t_bundle,
+            created = ?t_created,
+            started = ?t0.elapsed(),
+            "start phases"
+        );
+        match started {
             Ok(Response::Ok) => Ok(pid),
             Ok(Response::Error { message }) => Err(EngineError::internal(message)),
             Ok(other) => Err(EngineError::internal(format!(
