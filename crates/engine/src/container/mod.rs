@@ -122,9 +122,10 @@ impl Container {
 /// (127 or 126) from them, and scripts grep for them.
 pub fn process_start_error(program: &str, message: &str) -> String {
     let lower = message.to_ascii_lowercase();
-    if lower.contains("not found") || lower.contains("no such file") {
+    let about_program = lower.contains("executable") || lower.contains("exec:");
+    if about_program && lower.contains("not found") {
         format!("unable to start container process: exec: \"{program}\": executable file not found in $PATH")
-    } else if lower.contains("permission denied") {
+    } else if about_program && lower.contains("permission denied") {
         format!("unable to start container process: exec: \"{program}\": permission denied")
     } else {
         message.to_string()
@@ -134,4 +135,25 @@ pub fn process_start_error(program: &str, message: &str) -> String {
 /// Docker's RFC 3339 timestamp with nanoseconds.
 pub fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::process_start_error;
+
+    #[test]
+    fn start_errors_use_runcs_words_only_about_the_program() {
+        let m = process_start_error("nope", "executable 'nope' not found in $PATH");
+        assert!(m.contains("exec: \"nope\": executable file not found in $PATH"));
+        let m = process_start_error(
+            "x",
+            "executable 'x' does not have correct permissions: permission denied",
+        );
+        assert!(m.ends_with("permission denied"));
+        let m = process_start_error(
+            "true",
+            "running /nonexistent/runc: No such file or directory",
+        );
+        assert!(m.contains("/nonexistent/runc"));
+    }
 }
