@@ -19,7 +19,6 @@ async fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    // A shim outlives us; our children must not die with SIGPIPE on a closed report pipe.
     let engine = berth_engine::Engine::open(settings.engine.clone())
         .await
         .context("opening the engine")?;

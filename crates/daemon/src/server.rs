@@ -55,29 +55,19 @@ pub async fn serve(engine: Arc<Engine>, listeners: Vec<UnixListener>) -> anyhow:
 
 async fn handle(router: axum::Router, req: Request<hyper::body::Incoming>) -> Response<Body> {
     let (mut parts, body) = req.into_parts();
-    let version = match strip_version(&parts.uri) {
-        Ok((uri, v)) => {
-            parts.uri = uri;
-            v
-        }
+    match strip_version(&parts.uri) {
+        Ok((uri, _version)) => parts.uri = uri,
         Err(msg) => {
             return with_headers(crate::routes::error_response(StatusCode::BAD_REQUEST, &msg))
         }
     };
-    let mut req = Request::from_parts(parts, Body::new(body));
-    if let Some(v) = version {
-        req.extensions_mut().insert(ApiVersion(v));
-    }
+    let req = Request::from_parts(parts, Body::new(body));
     let resp = match router.oneshot(req).await {
         Ok(r) => r,
         Err(never) => match never {},
     };
     with_headers(resp)
 }
-
-/// The API version a request asked for with its path prefix.
-#[derive(Clone, Debug)]
-pub struct ApiVersion(#[allow(dead_code)] pub String);
 
 fn with_headers(mut resp: Response<Body>) -> Response<Body> {
     if resp.status() == StatusCode::SWITCHING_PROTOCOLS {

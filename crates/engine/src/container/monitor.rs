@@ -46,7 +46,7 @@ impl Engine {
         if let Err(e) = self.persist(&rec) {
             tracing::error!(id = %rec.id, "persisting exit: {e}");
         }
-        self.release_runtime(&rec);
+        self.release_runtime(&rec).await;
         if st.oom_killed {
             self.container_event(&rec, "oom", &[]);
         }

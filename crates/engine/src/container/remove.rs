@@ -31,7 +31,7 @@ impl Engine {
         // to its files (swept at the next start if we crash now).
         self.store.delete(&rec.id)?;
         self.forget(&rec.id);
-        self.release_runtime(&rec);
+        self.release_runtime(&rec).await;
         let dir = self.config.container_dir(&rec.id);
         if let Err(e) = self.images.remove_rootfs(&dir) {
             tracing::warn!(id = %rec.id, "removing rootfs: {e}");

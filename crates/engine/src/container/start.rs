@@ -100,7 +100,7 @@ impl Engine {
                     r.state.exit_code = code;
                 });
                 let _ = self.persist(&rec);
-                self.release_runtime(&rec);
+                self.release_runtime(&rec).await;
                 self.fail_pending_attaches(c, &e.message);
                 Err(e)
             }
@@ -239,12 +239,15 @@ impl Engine {
     }
 
     /// Undoes what start prepared for a container that is not running: shim state, rootfs mount.
-    pub(super) fn release_runtime(&self, rec: &ContainerRecord) {
+    pub(super) async fn release_runtime(&self, rec: &ContainerRecord) {
         let _ = std::fs::remove_dir_all(self.config.shim_state_dir(&rec.id));
-        // The runtime removes its cgroups, but libcontainer leaves v1 hierarchies behind.
-        if let Err(e) =
-            berth_runtime::cgroups::remove(&self.cgroup_layout, &self.cgroup_path(&rec.id))
-        {
+        // The runtime removes its cgroups, but libcontainer leaves v1 hierarchies behind. A
+        // busy cgroup is retried with sleeps: off the async threads.
+        let (layout, path) = (self.cgroup_layout.clone(), self.cgroup_path(&rec.id));
+        let removed =
+            tokio::task::spawn_blocking(move || berth_runtime::cgroups::remove(&layout, &path))
+                .await;
+        if let Ok(Err(e)) = removed {
             tracing::warn!(id = %rec.id, "removing cgroup: {e}");
         }
         if let Err(e) = self
