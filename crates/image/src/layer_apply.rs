@@ -316,6 +316,16 @@ struct Applier {
     is_root: bool,
 }
 
+/// A numeric header field; an empty one (all NUL or spaces) reads as 0, as Go's tar reader
+/// (and so `docker import`) reads it.
+fn numeric(parsed: std::io::Result<u64>, raw: &[u8]) -> Option<u64> {
+    match parsed {
+        Ok(v) => Some(v),
+        Err(_) if raw.iter().all(|b| *b == 0 || *b == b' ') => Some(0),
+        Err(_) => None,
+    }
+}
+
 impl Applier {
     fn new(target: &Path, mode: WhiteoutMode) -> Result<Applier, LayerError> {
         let fd = openat(
@@ -398,9 +408,12 @@ impl Applier {
         };
         let mut meta = Meta {
             mode: header.mode().map_err(|_| invalid("bad mode"))? & 0o7777,
-            uid: header.uid().map_err(|_| invalid("bad uid"))? as u32,
-            gid: header.gid().map_err(|_| invalid("bad gid"))? as u32,
-            mtime: header.mtime().map_err(|_| invalid("bad mtime"))? as i64,
+            uid: numeric(header.uid(), &header.as_old().uid).ok_or_else(|| invalid("bad uid"))?
+                as u32,
+            gid: numeric(header.gid(), &header.as_old().gid).ok_or_else(|| invalid("bad gid"))?
+                as u32,
+            mtime: numeric(header.mtime(), &header.as_old().mtime)
+                .ok_or_else(|| invalid("bad mtime"))? as i64,
             xattrs: Vec::new(),
         };
         let link_name = entry
@@ -728,6 +741,36 @@ pub(crate) mod tests {
     use super::*;
     use std::io::Write;
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    #[test]
+    fn blank_numeric_fields_read_as_zero() {
+        let mut h = tar::Header::new_old();
+        h.set_path("f").unwrap();
+        h.set_size(2);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        let old = h.as_old_mut();
+        old.uid = [0; 8];
+        old.gid = [b' '; 8];
+        old.mtime = [0; 12];
+        h.set_cksum();
+        let mut b = tar::Builder::new(Vec::new());
+        b.append(&h, &b"hi"[..]).unwrap();
+        let bytes = b.into_inner().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        apply_layer(&bytes[..], dir.path(), WhiteoutMode::Apply).unwrap();
+        assert_eq!(std::fs::read(dir.path().join("f")).unwrap(), b"hi");
+
+        let mut h = tar::Header::new_old();
+        h.set_path("g").unwrap();
+        h.set_size(0);
+        h.as_old_mut().uid = *b"zz\0\0\0\0\0\0";
+        h.set_cksum();
+        let mut b = tar::Builder::new(Vec::new());
+        b.append(&h, &b""[..]).unwrap();
+        let bytes = b.into_inner().unwrap();
+        assert!(apply_layer(&bytes[..], dir.path(), WhiteoutMode::Apply).is_err());
+    }
 
     /// Builds tar archives in tests.
     pub struct TarBuilder {
