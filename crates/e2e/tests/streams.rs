@@ -260,11 +260,7 @@ fn exec_tty(cli: Cli) {
         "$DOCKER"
     };
     let o = d.in_pty(
-        // The size reaches an exec through the client's resize after start: libcontainer
-        // does not apply the exec's ConsoleSize itself, so give the resize a moment.
-        &format!(
-            "stty rows 30 cols 100; {var} exec -it {id} sh -c 'tty; sleep 0.5; stty size; echo done'"
-        ),
+        &format!("stty rows 30 cols 100; {var} exec -it {id} sh -c 'tty; stty size; echo done'"),
         None,
     );
     assert_eq!(o.code(), 0, "{o:?}");

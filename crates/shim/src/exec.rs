@@ -175,7 +175,8 @@ fn start(
     let seq = shim.exec_seq.get() + 1;
     shim.exec_seq.set(seq);
     let console = shim.args.state.join(format!("e{seq}.sock"));
-    let (pio, sio) = stdio::setup(tty, stdin, &console)?;
+    let (pio, mut sio) = stdio::setup(tty, stdin, &console)?;
+    sio.size_on_arrival(process)?;
     let pid = shim.runtime.exec(&path, pio)?;
     crate::memory::shed_startup_memory();
     let streams = match sio.into_streams() {

@@ -6,7 +6,7 @@ use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, UnixAddr};
 use std::io::{self, IoSliceMut};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -78,6 +78,26 @@ pub enum Streams {
 }
 
 impl ShimIo {
+    /// With a pty and an OCI `consoleSize` in `process`: size the pty as soon as it exists
+    /// (see [`ConsoleSocket::size_on_arrival`]).
+    pub fn size_on_arrival(&mut self, process: &serde_json::Value) -> Result<()> {
+        let ShimIo::Console(console) = self else {
+            return Ok(());
+        };
+        let size = &process["consoleSize"];
+        let dim = |k: &str| {
+            size[k]
+                .as_u64()
+                .and_then(|v| u16::try_from(v).ok())
+                .unwrap_or(0)
+        };
+        let (height, width) = (dim("height"), dim("width"));
+        if height == 0 || width == 0 {
+            return Ok(());
+        }
+        console.size_on_arrival(width, height)
+    }
+
     /// Call after the runtime created the process: a pty master has arrived by then.
     pub fn into_streams(self) -> Result<Streams> {
         Ok(match self {
@@ -105,6 +125,8 @@ fn pipe() -> Result<(OwnedFd, OwnedFd)> {
 pub struct ConsoleSocket {
     listener: UnixListener,
     pub path: PathBuf,
+    /// With [`ConsoleSocket::size_on_arrival`]: where the sizing child hands the master on.
+    relay: Option<OwnedFd>,
 }
 
 impl ConsoleSocket {
@@ -115,7 +137,52 @@ impl ConsoleSocket {
         Ok(Self {
             listener,
             path: path.to_path_buf(),
+            relay: None,
         })
+    }
+
+    /// Sizes the pty the moment the runtime sends its master, before the process can ask for
+    /// its window size. The runtime call that creates an exec blocks this thread until the
+    /// process is about to run, so a forked child waits on the socket instead, sets the size
+    /// and passes the master on. (libcontainer does not apply `consoleSize` itself.)
+    pub fn size_on_arrival(&mut self, width: u16, height: u16) -> Result<()> {
+        let (ours, theirs) = nix::sys::socket::socketpair(
+            nix::sys::socket::AddressFamily::Unix,
+            nix::sys::socket::SockType::Stream,
+            None,
+            nix::sys::socket::SockFlag::SOCK_CLOEXEC,
+        )
+        .context("socketpair")?;
+        // SAFETY: the shim is single-threaded; the child makes only syscalls and exits.
+        match unsafe { nix::unistd::fork() }.context("fork")? {
+            nix::unistd::ForkResult::Child => {
+                let ok = self
+                    .accept_master(Duration::from_secs(10))
+                    .and_then(|master| {
+                        let _ = set_winsize(master.as_raw_fd(), width, height);
+                        send_fd(&theirs, &master)
+                    })
+                    .is_ok();
+                // SAFETY: a forked child must leave without running the parent's destructors.
+                unsafe { libc::_exit(if ok { 0 } else { 1 }) }
+            }
+            nix::unistd::ForkResult::Parent { .. } => {
+                drop(theirs);
+                self.relay = Some(ours);
+                Ok(())
+            }
+        }
+    }
+
+    /// Waits up to `timeout` for the runtime to connect, then receives the master.
+    fn accept_master(&self, timeout: Duration) -> Result<OwnedFd> {
+        let mut fds = [nix::poll::PollFd::new(
+            self.listener.as_fd(),
+            nix::poll::PollFlags::POLLIN,
+        )];
+        let ms = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
+        nix::poll::poll(&mut fds, ms).context("waiting for the runtime")?;
+        self.receive()
     }
 
     /// Receives the pty master. The runtime has connected and sent it by the time create/exec
@@ -127,6 +194,9 @@ impl ConsoleSocket {
     }
 
     fn receive(&self) -> Result<OwnedFd> {
+        if let Some(relay) = &self.relay {
+            return recv_fd(relay).context("receiving the pty master from the sizing child");
+        }
         self.listener.set_nonblocking(true)?;
         let conn = match self.listener.accept() {
             Ok((c, _)) => c,
@@ -184,6 +254,44 @@ impl Streams {
             let _ = set_winsize(master.as_raw_fd(), width, height);
         }
     }
+}
+
+/// Sends one fd over a connected unix socket.
+fn send_fd(sock: &OwnedFd, fd: &OwnedFd) -> Result<()> {
+    let fds = [fd.as_raw_fd()];
+    let iov = [std::io::IoSlice::new(b"m")];
+    nix::sys::socket::sendmsg::<UnixAddr>(
+        sock.as_raw_fd(),
+        &iov,
+        &[nix::sys::socket::ControlMessage::ScmRights(&fds)],
+        MsgFlags::empty(),
+        None,
+    )
+    .context("sending the pty master")?;
+    Ok(())
+}
+
+/// Receives one fd sent with [`send_fd`].
+fn recv_fd(sock: &OwnedFd) -> Result<OwnedFd> {
+    let mut buf = [0u8; 8];
+    let mut iov = [IoSliceMut::new(&mut buf)];
+    let mut cmsg = nix::cmsg_space!([RawFd; 1]);
+    let msg = recvmsg::<UnixAddr>(
+        sock.as_raw_fd(),
+        &mut iov,
+        Some(&mut cmsg),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )
+    .context("recvmsg")?;
+    for c in msg.cmsgs().context("reading control messages")? {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            if let Some(&fd) = fds.first() {
+                // SAFETY: the kernel just installed this fd for us; nothing else owns it.
+                return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
+            }
+        }
+    }
+    bail!("no fd received")
 }
 
 /// Sets a pty's window size.
