@@ -11,18 +11,11 @@ use nix::mount::{mount, MsFlags};
 use nix::sched::{setns, CloneFlags};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, ForkResult};
-use std::path::Path;
 
 const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
-/// Does the spec ask for a read-only cgroup filesystem?
-pub fn wanted(bundle: &Path) -> bool {
-    let Ok(bytes) = std::fs::read(bundle.join("config.json")) else {
-        return false;
-    };
-    let Ok(spec) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
-        return false;
-    };
+/// Does the spec (config.json) ask for a read-only cgroup filesystem?
+pub fn wanted(spec: &serde_json::Value) -> bool {
     spec["mounts"].as_array().into_iter().flatten().any(|m| {
         m["destination"] == CGROUP_ROOT
             && m["options"]

@@ -185,7 +185,6 @@ fn create(args: &StartArgs) -> Result<Created> {
         );
     }
     let cgroup = Cgroup::new(&cgroup::cgroups_path_of(&spec).unwrap_or_default());
-    drop(spec);
 
     // Orphans of the container (exec'd processes, daemons) are re-parented to us to reap.
     nix::sys::prctl::set_child_subreaper(true).context("PR_SET_CHILD_SUBREAPER")?;
@@ -204,14 +203,10 @@ fn create(args: &StartArgs) -> Result<Created> {
         let runtime = runtime::new(args);
         let created = runtime.create(pio).and_then(|pid| {
             let streams = sio.into_streams()?;
-            if readonly_mounts::wanted(&args.bundle) {
+            if readonly_mounts::wanted(&spec) {
                 readonly_mounts::apply(pid)?;
             }
-            if let Ok(bytes) = std::fs::read(args.bundle.join("config.json")) {
-                if let Ok(spec) = serde_json::from_slice::<serde_json::Value>(&bytes) {
-                    streams.apply_console_size(&spec["process"]);
-                }
-            }
+            streams.apply_console_size(&spec["process"]);
             std::fs::write(state.join(INIT_PID_FILE), pid.to_string())
                 .context("writing init.pid")?;
             Ok((pid, streams))
