@@ -777,25 +777,33 @@ async fn run_tty_resizes_and_detaches() {
             Reply::Empty(200)
         }
         ("POST", p) if p.ends_with("/attach") => Reply::Hijack(b"/ # ".to_vec(), 100),
+        // Far later than the detach: a slow machine must not turn a detach into an exit.
         ("POST", p) if p.ends_with("/wait") => Reply::Chunked(
             vec![json!({"Error": null, "StatusCode": 9}).to_string()],
-            5000,
+            20000,
         ),
         ("POST", p) if p.ends_with("/start") || p.ends_with("/resize") => Reply::Empty(200),
         _ => Reply::Json(500, json!({"message": "unexpected"})),
     })
     .await;
+    let done = dir.0.join("done");
     let cmd = format!(
-        "stty rows 40 cols 120; {} -H unix://{} run -it --rm busybox sh; echo \"exit=$?\"",
+        "stty rows 40 cols 120; {} -H unix://{} run -it --rm busybox sh; echo \"exit=$?\"; touch {}",
         env!("CARGO_BIN_EXE_berth"),
-        fake.sock.display()
+        fake.sock.display(),
+        done.display()
     );
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new("sh")
             .arg("-c")
             .arg(format!(
-                "(while [ ! -e {m} ]; do sleep 0.1; done; sleep 0.2; printf '\\020\\021'; sleep 3) | script -qc '{cmd}' /dev/null",
-                m = marker.display()
+                // Keep script's stdin open until the client is done (at most 15 s): its end
+                // would reach the client as input.
+                "(while [ ! -e {m} ]; do sleep 0.1; done; sleep 0.2; printf '\\020\\021'; \
+                  i=0; while [ ! -e {d} ] && [ $i -lt 150 ]; do sleep 0.1; i=$((i+1)); done) \
+                 | script -qc '{cmd}' /dev/null",
+                m = marker.display(),
+                d = done.display()
             ))
             .output()
             .unwrap()
