@@ -187,7 +187,6 @@ fn start(
             return Err(e);
         }
     };
-    streams.apply_console_size(process);
     let exec = Rc::new(Exec {
         pid,
         pty: RefCell::new(None),

@@ -81,21 +81,12 @@ impl ShimIo {
     /// With a pty and an OCI `consoleSize` in `process`: size the pty as soon as it exists
     /// (see [`ConsoleSocket::size_on_arrival`]).
     pub fn size_on_arrival(&mut self, process: &serde_json::Value) -> Result<()> {
-        let ShimIo::Console(console) = self else {
-            return Ok(());
-        };
-        let size = &process["consoleSize"];
-        let dim = |k: &str| {
-            size[k]
-                .as_u64()
-                .and_then(|v| u16::try_from(v).ok())
-                .unwrap_or(0)
-        };
-        let (height, width) = (dim("height"), dim("width"));
-        if height == 0 || width == 0 {
-            return Ok(());
+        match (self, console_size(process)) {
+            (ShimIo::Console(console), Some((width, height))) => {
+                console.size_on_arrival(width, height)
+            }
+            _ => Ok(()),
         }
-        console.size_on_arrival(width, height)
     }
 
     /// Call after the runtime created the process: a pty master has arrived by then.
@@ -207,31 +198,7 @@ impl ConsoleSocket {
         };
         conn.set_nonblocking(false)?;
         conn.set_read_timeout(Some(Duration::from_secs(10)))?;
-        let mut buf = [0u8; 4096];
-        let mut iov = [IoSliceMut::new(&mut buf)];
-        let mut cmsg = nix::cmsg_space!([RawFd; 1]);
-        let msg = recvmsg::<UnixAddr>(
-            conn.as_raw_fd(),
-            &mut iov,
-            Some(&mut cmsg),
-            MsgFlags::MSG_CMSG_CLOEXEC,
-        )
-        .context("receiving the pty master")?;
-        for c in msg.cmsgs().context("reading control messages")? {
-            if let ControlMessageOwned::ScmRights(fds) = c {
-                if let Some(&fd) = fds.first() {
-                    // SAFETY: the kernel just installed this fd in our table for us; nothing
-                    // else owns it. Extra fds (none expected) are closed below.
-                    let master = unsafe { OwnedFd::from_raw_fd(fd) };
-                    for &extra in &fds[1..] {
-                        // SAFETY: as above, received fds are ours alone.
-                        drop(unsafe { OwnedFd::from_raw_fd(extra) });
-                    }
-                    return Ok(master);
-                }
-            }
-        }
-        bail!("the runtime sent no pty master over the console socket")
+        recv_fd(&conn).context("receiving the pty master")
     }
 }
 
@@ -239,18 +206,7 @@ impl Streams {
     /// Applies the OCI process's `consoleSize` to a new pty before the process runs, so a
     /// program that reads its window size at once sees the client's (Docker API 1.42+).
     pub fn apply_console_size(&self, process: &serde_json::Value) {
-        let Streams::Pty(master) = self else {
-            return;
-        };
-        let size = &process["consoleSize"];
-        let dim = |k: &str| {
-            size[k]
-                .as_u64()
-                .and_then(|v| u16::try_from(v).ok())
-                .unwrap_or(0)
-        };
-        let (height, width) = (dim("height"), dim("width"));
-        if height > 0 && width > 0 {
+        if let (Streams::Pty(master), Some((width, height))) = (self, console_size(process)) {
             let _ = set_winsize(master.as_raw_fd(), width, height);
         }
     }
@@ -271,9 +227,9 @@ fn send_fd(sock: &OwnedFd, fd: &OwnedFd) -> Result<()> {
     Ok(())
 }
 
-/// Receives one fd sent with [`send_fd`].
-fn recv_fd(sock: &OwnedFd) -> Result<OwnedFd> {
-    let mut buf = [0u8; 8];
+/// Receives one fd over a unix socket (the runtime's console handoff, or [`send_fd`]).
+fn recv_fd(sock: &impl AsRawFd) -> Result<OwnedFd> {
+    let mut buf = [0u8; 4096];
     let mut iov = [IoSliceMut::new(&mut buf)];
     let mut cmsg = nix::cmsg_space!([RawFd; 1]);
     let msg = recvmsg::<UnixAddr>(
@@ -286,12 +242,28 @@ fn recv_fd(sock: &OwnedFd) -> Result<OwnedFd> {
     for c in msg.cmsgs().context("reading control messages")? {
         if let ControlMessageOwned::ScmRights(fds) = c {
             if let Some(&fd) = fds.first() {
-                // SAFETY: the kernel just installed this fd for us; nothing else owns it.
-                return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
+                // SAFETY: the kernel just installed these fds in our table for us; nothing
+                // else owns them. Extra fds (none expected) are closed.
+                let first = unsafe { OwnedFd::from_raw_fd(fd) };
+                for &extra in &fds[1..] {
+                    // SAFETY: as above.
+                    drop(unsafe { OwnedFd::from_raw_fd(extra) });
+                }
+                return Ok(first);
             }
         }
     }
-    bail!("no fd received")
+    bail!("no fd was sent")
+}
+
+/// The OCI process's `consoleSize` as (width, height), when both are set.
+fn console_size(process: &serde_json::Value) -> Option<(u16, u16)> {
+    let size = &process["consoleSize"];
+    let dim = |k: &str| size[k].as_u64().and_then(|v| u16::try_from(v).ok());
+    match (dim("width")?, dim("height")?) {
+        (0, _) | (_, 0) => None,
+        wh => Some(wh),
+    }
 }
 
 /// Sets a pty's window size.
