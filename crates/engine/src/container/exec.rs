@@ -189,22 +189,17 @@ impl Engine {
         let (pid, stream) = match shim.open(&req).await {
             Ok((Response::Started { pid }, stream)) => (pid, stream),
             Ok((Response::Error { message }, _)) => {
-                // Docker's exit codes for an exec that cannot start.
-                let code = if message.contains("not found") || message.contains("no such file") {
-                    127
-                } else {
-                    126
-                };
-                exec.finish(code);
                 let program = cfg
                     .cmd
                     .as_ref()
                     .and_then(|c| c.first())
                     .cloned()
                     .unwrap_or_default();
+                let why = super::process_start_error(&program, &message);
+                // Docker's exit codes for an exec that cannot start.
+                exec.finish(super::process_start_exit_code(&why, 126));
                 return Err(EngineError::internal(format!(
-                    "OCI runtime exec failed: exec failed: {}: unknown",
-                    super::process_start_error(&program, &message)
+                    "OCI runtime exec failed: exec failed: {why}: unknown"
                 )));
             }
             Ok((other, _)) => {

@@ -132,6 +132,18 @@ pub fn process_start_error(program: &str, message: &str) -> String {
     }
 }
 
+/// Docker's exit code for a process that could not start: 127 when it was not found, 126
+/// when it could not be run, `otherwise` for any other failure.
+pub fn process_start_exit_code(message: &str, otherwise: i32) -> i32 {
+    if message.contains("executable file not found") {
+        127
+    } else if message.ends_with("permission denied") || message.contains("permission denied:") {
+        126
+    } else {
+        otherwise
+    }
+}
+
 /// Docker's RFC 3339 timestamp with nanoseconds.
 pub fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
@@ -145,6 +157,7 @@ mod tests {
     fn start_errors_use_runcs_words_only_about_the_program() {
         let m = process_start_error("nope", "executable 'nope' not found in $PATH");
         assert!(m.contains("exec: \"nope\": executable file not found in $PATH"));
+        assert_eq!(super::process_start_exit_code(&m, 128), 127);
         let m = process_start_error(
             "x",
             "executable 'x' does not have correct permissions: permission denied",

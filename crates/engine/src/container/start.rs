@@ -87,14 +87,7 @@ impl Engine {
             Err(e) => {
                 // Docker keeps the failed container, with the reason and the exit code the CLI
                 // shows (127: command not found, 126: cannot be run).
-                let code = if e.message.contains("not found") || e.message.contains("no such file")
-                {
-                    127
-                } else if e.message.contains("permission denied") {
-                    126
-                } else {
-                    128
-                };
+                let code = super::process_start_exit_code(&e.message, 128);
                 let rec = c.update(|r| {
                     r.state.error = e.message.clone();
                     r.state.exit_code = code;
