@@ -76,9 +76,13 @@ impl Engine {
                 continue;
             }
             tracing::info!(id = %name, "removing leftovers of an unfinished create or remove");
-            let _ = self.images.unmount_rootfs(&e.path());
-            let _ = self.images.remove_rootfs(&e.path());
-            let _ = std::fs::remove_dir_all(e.path());
+            // remove_rootfs unmounts first; a rootfs still mounted is left alone.
+            match self.images.remove_rootfs(&e.path()) {
+                Ok(()) => {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+                Err(err) => tracing::warn!(id = %name, "leftover rootfs: {err}"),
+            }
         }
     }
 }

@@ -31,13 +31,16 @@ impl Engine {
         // to its files (swept at the next start if we crash now).
         self.store.delete(&rec.id)?;
         self.forget(&rec.id);
-        self.release_runtime(&rec).await;
+        // The runtime (shim state, cgroup, mount) was released when the container exited.
         let dir = self.config.container_dir(&rec.id);
-        if let Err(e) = self.images.remove_rootfs(&dir) {
-            tracing::warn!(id = %rec.id, "removing rootfs: {e}");
-        }
-        if let Err(e) = std::fs::remove_dir_all(&dir) {
-            tracing::warn!(id = %rec.id, "removing {}: {e}", dir.display());
+        match self.images.remove_rootfs(&dir) {
+            // Never delete through a rootfs that is still mounted: the start-up sweep retries.
+            Err(e) => tracing::warn!(id = %rec.id, "removing rootfs: {e}"),
+            Ok(()) => {
+                if let Err(e) = std::fs::remove_dir_all(&dir) {
+                    tracing::warn!(id = %rec.id, "removing {}: {e}", dir.display());
+                }
+            }
         }
         self.container_event(&rec, "destroy", &[]);
         c.lifecycle.send_modify(|l| l.removed = true);
