@@ -6,7 +6,9 @@ both_clis!(
     pid1_and_process_list,
     hostname_is_id_prefix,
     capabilities_default_and_changed,
-    seccomp_blocks_unshare
+    seccomp_blocks_unshare,
+    seccomp_profile_from_a_file,
+    exec_and_users_get_the_filter_and_no_extra_capability
 );
 
 fn pid1_and_process_list(cli: Cli) {
@@ -192,6 +194,87 @@ fn seccomp_blocks_unshare(cli: Cli) {
         )
         .fails();
     assert!(!o.stdout.contains("MOUNTED"), "{o:?}");
+}
+
+/// A profile of our own: everything allowed but mkdir. Containers with it and with Docker's
+/// default in one daemon each get their own filter.
+fn seccomp_profile_from_a_file(cli: Cli) {
+    let d = daemon!();
+    let profile = d.root.join("no-mkdir.json");
+    std::fs::write(
+        &profile,
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+            {"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO"}]}"#,
+    )
+    .unwrap();
+    let opt = format!("seccomp={}", profile.display());
+    let try_both = "mkdir /tmp/d && echo MADE; unshare -U true && echo UNSHARED; true";
+    for _ in 0..2 {
+        let o = d
+            .cli(
+                cli,
+                &[
+                    "run",
+                    "--rm",
+                    "--security-opt",
+                    &opt,
+                    IMAGE,
+                    "sh",
+                    "-c",
+                    try_both,
+                ],
+            )
+            .ok();
+        assert!(!o.stdout.contains("MADE"), "mkdir was allowed: {o:?}");
+        assert!(o.stdout.contains("UNSHARED"), "unshare was refused: {o:?}");
+        let o = d
+            .cli(cli, &["run", "--rm", IMAGE, "sh", "-c", try_both])
+            .ok();
+        assert!(o.stdout.contains("MADE"), "mkdir was refused: {o:?}");
+        assert!(!o.stdout.contains("UNSHARED"), "unshare was allowed: {o:?}");
+    }
+}
+
+/// The filter also confines exec'd processes, and loading it leaves no capability behind:
+/// the permitted set is Docker's default (or empty for a non-root user).
+fn exec_and_users_get_the_filter_and_no_extra_capability(cli: Cli) {
+    let d = daemon!();
+    let fields = |text: &str| {
+        ["Seccomp", "CapPrm", "CapEff", "NoNewPrivs"].map(|k| status_field(text, k).unwrap())
+    };
+    let root = [
+        "2".to_string(),
+        DEFAULT_CAPEFF.to_string(),
+        DEFAULT_CAPEFF.to_string(),
+        "0".to_string(),
+    ];
+    let none = "0000000000000000".to_string();
+    let user = ["2".to_string(), none.clone(), none.clone(), "0".to_string()];
+    let status = ["cat", "/proc/self/status"];
+
+    let id = d.run_d(cli, &[], &["sleep", "300"]);
+    let o = d.cli(cli, &["exec", &id, "cat", "/proc/1/status"]).ok();
+    assert_eq!(fields(&o.stdout), root, "init: {o:?}");
+    let o = d.cli(cli, &["exec", &id, status[0], status[1]]).ok();
+    assert_eq!(fields(&o.stdout), root, "exec: {o:?}");
+    let o = d
+        .cli(cli, &["exec", "-u", "65534", &id, status[0], status[1]])
+        .ok();
+    assert_eq!(fields(&o.stdout), user, "exec as a user: {o:?}");
+    let o = d.cli(cli, &["exec", &id, "unshare", "-U", "true"]).fails();
+    assert!(o.stderr.contains("Operation not permitted"), "{o:?}");
+
+    let mut args = vec!["run", "--rm", "-u", "65534:65534", IMAGE];
+    args.extend_from_slice(&status);
+    let o = d.cli(cli, &args).ok();
+    assert_eq!(fields(&o.stdout), user, "run as a user: {o:?}");
+
+    let mut args = vec!["run", "--rm", "--security-opt", "no-new-privileges", IMAGE];
+    args.extend_from_slice(&status);
+    let o = d.cli(cli, &args).ok();
+    let mut nnp = root.clone();
+    nnp[3] = "1".to_string();
+    assert_eq!(fields(&o.stdout), nnp, "no-new-privileges: {o:?}");
 }
 
 #[test]

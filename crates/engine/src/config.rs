@@ -29,6 +29,10 @@ impl EngineConfig {
     pub fn shim_state_dir(&self, id: &str) -> PathBuf {
         self.exec_root.join("s").join(short_id(id))
     }
+    /// Compiled seccomp filters the shims share (one per distinct profile).
+    pub fn seccomp_cache_dir(&self) -> PathBuf {
+        self.exec_root.join("seccomp")
+    }
 }
 
 /// The 12-character form of an id that Docker prints.

@@ -22,10 +22,13 @@ pub struct StartArgs {
     pub tty: bool,
     pub stdin: bool,
     pub stdin_once: bool,
+    /// Where compiled seccomp filters are kept between containers (builtin runtime).
+    pub seccomp_cache: Option<PathBuf>,
 }
 
 pub const USAGE: &str = "usage: berth-shim start --id ID --bundle BUNDLE_DIR --state STATE_DIR \
---log LOG_FILE [--runtime builtin|/path/to/runc] [--tty] [--stdin] [--stdin-once]";
+--log LOG_FILE [--runtime builtin|/path/to/runc] [--seccomp-cache DIR] [--tty] [--stdin] \
+[--stdin-once]";
 
 /// Parses `argv[1..]`.
 pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<StartArgs> {
@@ -36,6 +39,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<StartArgs> {
         None => bail!("{USAGE}"),
     }
     let (mut id, mut bundle, mut state, mut log, mut runtime) = (None, None, None, None, None);
+    let mut seccomp_cache = None;
     let (mut tty, mut stdin, mut stdin_once) = (false, false, false);
     while let Some(flag) = it.next() {
         // Accept both `--flag value` and `--flag=value`.
@@ -55,6 +59,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<StartArgs> {
             "--state" => state = Some(PathBuf::from(value()?)),
             "--log" => log = Some(PathBuf::from(value()?)),
             "--runtime" => runtime = Some(value()?),
+            "--seccomp-cache" => seccomp_cache = Some(PathBuf::from(value()?)),
             "--tty" => tty = true,
             "--stdin" => stdin = true,
             "--stdin-once" => stdin_once = true,
@@ -84,6 +89,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<StartArgs> {
         tty,
         stdin,
         stdin_once,
+        seccomp_cache,
     })
 }
 
@@ -98,7 +104,7 @@ mod tests {
     #[test]
     fn parses_full_command() {
         let a = parse(v(
-            "start --id abc --bundle /b --state /s --log=/l --runtime /usr/sbin/runc --tty --stdin --stdin-once",
+            "start --id abc --bundle /b --state /s --log=/l --runtime /usr/sbin/runc --tty --stdin --stdin-once --seccomp-cache /c",
         ))
         .unwrap();
         assert_eq!(a.id, "abc");
@@ -106,6 +112,7 @@ mod tests {
         assert_eq!(a.log, PathBuf::from("/l"));
         assert_eq!(a.runtime, RuntimeKind::External("/usr/sbin/runc".into()));
         assert!(a.tty && a.stdin && a.stdin_once);
+        assert_eq!(a.seccomp_cache, Some(PathBuf::from("/c")));
     }
 
     #[test]
@@ -113,6 +120,7 @@ mod tests {
         let a = parse(v("start --id a1 --bundle b --state s --log l")).unwrap();
         assert_eq!(a.runtime, RuntimeKind::Builtin);
         assert!(!a.tty && !a.stdin);
+        assert_eq!(a.seccomp_cache, None);
         assert!(parse(v("start --bundle b --state s --log l")).is_err());
         assert!(parse(v("start --id a/b --bundle b --state s --log l")).is_err());
         assert!(parse(v("run --id a")).is_err());

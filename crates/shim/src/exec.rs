@@ -169,16 +169,14 @@ fn start(
     // The runtime wants a console socket exactly when the process has a terminal.
     obj.insert("terminal".into(), serde_json::Value::Bool(tty));
     let path = shim.args.state.join(format!("exec-{id}.json"));
-    std::fs::write(&path, serde_json::to_vec(process)?)
-        .with_context(|| format!("writing {}", path.display()))?;
     // Socket paths are limited to 108 bytes: keep the name short.
     let seq = shim.exec_seq.get() + 1;
     shim.exec_seq.set(seq);
     let console = shim.args.state.join(format!("e{seq}.sock"));
     let (pio, mut sio) = stdio::setup(tty, stdin, &console)?;
     sio.size_on_arrival(process)?;
-    let pid = shim.runtime.exec(&path, pio)?;
-    crate::memory::shed_startup_memory();
+    let pid = shim.runtime.exec(process, &path, pio)?;
+    crate::memory::shed_startup_memory_soon();
     let streams = match sio.into_streams() {
         Ok(s) => s,
         Err(e) => {

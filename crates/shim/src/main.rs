@@ -51,12 +51,16 @@ fn prepare() -> Result<args::StartArgs> {
         .bundle
         .canonicalize()
         .with_context(|| format!("bundle {}", args.bundle.display()))?;
+    let cwd = std::env::current_dir()?;
     if args.log.is_relative() {
-        args.log = std::env::current_dir()?.join(&args.log);
+        args.log = cwd.join(&args.log);
+    }
+    if let Some(cache) = args.seccomp_cache.as_mut().filter(|c| c.is_relative()) {
+        *cache = cwd.join(&*cache);
     }
     if let args::RuntimeKind::External(bin) = &mut args.runtime {
         if bin.is_relative() && bin.components().count() > 1 {
-            *bin = std::env::current_dir()?.join(&*bin);
+            *bin = cwd.join(&*bin);
         }
     }
     Ok(args)

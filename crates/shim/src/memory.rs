@@ -1,9 +1,21 @@
 //! Keeping the long-lived shim small: creating a container runs a lot of libcontainer code
 //! and allocates a lot once; none of that is needed while the shim just supervises.
 
+/// How long after a create, start or exec the shim gives back its start-up memory: late
+/// enough not to delay the answer the daemon is waiting for.
+const SHED_DELAY: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Sheds start-up memory once the current request has been answered.
+pub fn shed_startup_memory_soon() {
+    tokio::task::spawn_local(async {
+        tokio::time::sleep(SHED_DELAY).await;
+        shed_startup_memory();
+    });
+}
+
 /// Gives back start-up memory: free heap pages, and the resident pages of read-only file
 /// mappings (code, constants), which are re-read from the page cache if ever touched again.
-pub fn shed_startup_memory() {
+fn shed_startup_memory() {
     // SAFETY: malloc_trim only returns free heap memory to the kernel.
     unsafe { libc::malloc_trim(0) };
     let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else {

@@ -77,12 +77,17 @@ pub async fn pump(src: Rc<FdIo>, stream: u8, hub: Rc<Hub>, log: Option<Rc<RefCel
     } else {
         "stdout"
     };
-    let mut buf = vec![0u8; READ_SIZE];
+    // Starts small and grows to READ_SIZE only for a chatty process: most write little, and
+    // an idle shim should not keep pages it never needed.
+    let mut buf = vec![0u8; 4096];
     loop {
         let n = match src.read(&mut buf).await {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
+        if n == buf.len() && buf.len() < READ_SIZE {
+            buf.resize(buf.len() * 2, 0);
+        }
         let data = &buf[..n];
         if let Some(log) = &log {
             // A full disk must not stop the container's output from flowing to clients.

@@ -88,7 +88,7 @@ impl Shim {
             let _ = self.kill(libc::SIGKILL, true);
             return Err(format!("{e:#}"));
         }
-        crate::memory::shed_startup_memory();
+        crate::memory::shed_startup_memory_soon();
         Ok(())
     }
 
@@ -146,9 +146,9 @@ pub async fn run(args: StartArgs, mut report: Report) -> i32 {
             return 1;
         }
     };
-    crate::memory::shed_startup_memory();
     report.send(&StartReport::Created { pid: created.pid });
     drop(report);
+    crate::memory::shed_startup_memory_soon();
     supervise(args, created).await;
     0
 }
@@ -201,7 +201,7 @@ fn create(args: &StartArgs) -> Result<Created> {
     let result = (|| {
         let (pio, sio) = stdio::setup(args.tty, args.stdin, &state.join("console.sock"))?;
         let runtime = runtime::new(args);
-        let created = runtime.create(pio).and_then(|pid| {
+        let created = runtime.create(&spec, pio).and_then(|pid| {
             let streams = sio.into_streams()?;
             if readonly_mounts::wanted(&spec) {
                 readonly_mounts::apply(pid)?;

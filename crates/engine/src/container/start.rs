@@ -174,7 +174,9 @@ impl Engine {
             .arg("--log")
             .arg(&log)
             .arg("--runtime")
-            .arg(&self.config.runtime);
+            .arg(&self.config.runtime)
+            .arg("--seccomp-cache")
+            .arg(self.config.seccomp_cache_dir());
         if rec.config.tty {
             cmd.arg("--tty");
         }

@@ -1,7 +1,9 @@
 //! The OCI runtime behind the shim: libcontainer linked in, or an external runc.
 
 mod builtin;
+mod forked;
 mod runc;
+mod seccomp_filter;
 
 use crate::args::{RuntimeKind, StartArgs};
 use crate::stdio::ProcessIo;
@@ -9,14 +11,14 @@ use anyhow::Result;
 use std::path::Path;
 
 pub trait Runtime {
-    /// Creates the container; its init is ready but has not run the user's process yet.
-    /// Returns init's host pid.
-    fn create(&self, io: ProcessIo) -> Result<i32>;
+    /// Creates the container from the bundle (`spec` is its parsed `config.json`); its init
+    /// is ready but has not run the user's process yet. Returns init's host pid.
+    fn create(&self, spec: &serde_json::Value, io: ProcessIo) -> Result<i32>;
     /// Lets init exec the user's process.
     fn start(&self) -> Result<()>;
-    /// Starts an extra process (an OCI `process` JSON file) in the running container;
-    /// returns its host pid.
-    fn exec(&self, process_file: &Path, io: ProcessIo) -> Result<i32>;
+    /// Starts an extra process (an OCI `process`) in the running container, passing it to
+    /// the runtime as `process_file`; returns its host pid.
+    fn exec(&self, process: &serde_json::Value, process_file: &Path, io: ProcessIo) -> Result<i32>;
     /// Removes the container's runtime state and cgroup (killing what is left).
     fn delete(&self) -> Result<()>;
 }
@@ -24,7 +26,7 @@ pub trait Runtime {
 pub fn new(args: &StartArgs) -> Box<dyn Runtime> {
     let root = args.state.join("rt");
     match &args.runtime {
-        RuntimeKind::Builtin => Box::new(builtin::Builtin::new(&args.id, &root, &args.bundle)),
+        RuntimeKind::Builtin => Box::new(builtin::Builtin::new(args, &root)),
         RuntimeKind::External(bin) => Box::new(runc::Runc::new(
             bin,
             &args.id,

@@ -79,7 +79,7 @@ fn last_error(log: &Path) -> Option<String> {
 }
 
 impl Runtime for Runc {
-    fn create(&self, io: ProcessIo) -> Result<i32> {
+    fn create(&self, _spec: &serde_json::Value, io: ProcessIo) -> Result<i32> {
         std::fs::create_dir_all(&self.root)
             .with_context(|| format!("creating {}", self.root.display()))?;
         let mut cmd = self.command();
@@ -98,7 +98,9 @@ impl Runtime for Runc {
         self.run(cmd, ProcessIo::default(), "start")
     }
 
-    fn exec(&self, process_file: &Path, io: ProcessIo) -> Result<i32> {
+    fn exec(&self, process: &serde_json::Value, process_file: &Path, io: ProcessIo) -> Result<i32> {
+        std::fs::write(process_file, serde_json::to_vec(process)?)
+            .with_context(|| format!("writing {}", process_file.display()))?;
         let mut cmd = self.command();
         cmd.arg("exec")
             .arg("--process")
