@@ -5,21 +5,14 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::Path;
 
-/// Writes `dir/config.json` atomically: a temp file in the same directory is
-/// written, fsynced and renamed over the old one, so a crash never leaves a
-/// half-written spec behind.
+/// Writes `dir/config.json` atomically: a temp file in the same directory is written and
+/// renamed over the old one, so no reader ever sees half a spec. No fsync: the bundle is
+/// written again at every start, and nothing reads it after the host went down.
 pub fn write_bundle(dir: &Path, spec: &Spec) -> io::Result<()> {
-    let json = serde_json::to_vec_pretty(spec).map_err(io::Error::other)?;
+    let json = serde_json::to_vec(spec).map_err(io::Error::other)?;
     let tmp = dir.join(".config.json.tmp");
-    let final_path = dir.join("config.json");
-    {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(&json)?;
-        f.sync_all()?;
-    }
-    fs::rename(&tmp, &final_path)?;
-    // Make the rename itself durable.
-    fs::File::open(dir)?.sync_all()
+    fs::File::create(&tmp)?.write_all(&json)?;
+    fs::rename(&tmp, dir.join("config.json"))
 }
 
 #[cfg(test)]

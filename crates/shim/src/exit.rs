@@ -1,5 +1,5 @@
 //! Reaping children as a subreaper, turning wait statuses into Docker exit codes, and
-//! recording the exit durably.
+//! recording the exit for a daemon that may have gone away.
 
 use berth_shim_protocol::{ExitStatus, EXIT_FILE};
 use nix::errno::Errno;
@@ -32,7 +32,9 @@ pub fn reap_all() -> Vec<(i32, i32)> {
     done
 }
 
-/// Writes `exit.json` atomically: a temp file, fsync, rename, fsync of the directory.
+/// Writes `exit.json` atomically (a temp file renamed into place): a daemon that restarts
+/// reads either nothing or the whole record. Not fsynced: the file lives in the exec root,
+/// runtime state that means nothing once the host has gone down.
 pub fn write_exit_file(state_dir: &Path, status: &ExitStatus) -> io::Result<()> {
     let bytes = serde_json::to_vec(status)?;
     write_atomic(state_dir, EXIT_FILE, &bytes)
@@ -40,12 +42,8 @@ pub fn write_exit_file(state_dir: &Path, status: &ExitStatus) -> io::Result<()> 
 
 pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
     let tmp = dir.join(format!(".{name}.tmp"));
-    let mut f = File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    drop(f);
-    std::fs::rename(&tmp, dir.join(name))?;
-    File::open(dir)?.sync_all()
+    File::create(&tmp)?.write_all(bytes)?;
+    std::fs::rename(&tmp, dir.join(name))
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ impl Engine {
         name: Option<&str>,
         req: ContainerCreateRequest,
     ) -> Result<(String, Vec<String>)> {
+        self.begin_cgroup_grace_period();
         let name = match name.filter(|n| !n.is_empty()) {
             Some(n) => {
                 let n = names::validate(n)?;

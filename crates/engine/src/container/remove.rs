@@ -36,10 +36,15 @@ impl Engine {
         match self.images.remove_rootfs(&dir) {
             // Never delete through a rootfs that is still mounted: the start-up sweep retries.
             Err(e) => tracing::warn!(id = %rec.id, "removing rootfs: {e}"),
+            // The files go in the background: nothing can reach them any more (ids are never
+            // reused), and the start-up sweep finishes the job if the daemon stops first.
             Ok(()) => {
-                if let Err(e) = std::fs::remove_dir_all(&dir) {
-                    tracing::warn!(id = %rec.id, "removing {}: {e}", dir.display());
-                }
+                let id = rec.id.clone();
+                tokio::task::spawn_blocking(move || {
+                    if let Err(e) = std::fs::remove_dir_all(&dir) {
+                        tracing::warn!(%id, "removing {}: {e}", dir.display());
+                    }
+                });
             }
         }
         self.container_event(&rec, "destroy", &[]);

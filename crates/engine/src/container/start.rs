@@ -100,9 +100,20 @@ impl Engine {
         }
     }
 
+    /// The runtime moves init into its cgroups at start: let the kernel's wait for that run
+    /// alongside other work (see `cgroups::begin_grace_period`). Called at create as well,
+    /// since `docker run` starts right after it.
+    pub(super) fn begin_cgroup_grace_period(&self) {
+        let layout = self.cgroup_layout.clone();
+        tokio::task::spawn_blocking(move || {
+            let _ = berth_runtime::cgroups::begin_grace_period(&layout);
+        });
+    }
+
     /// Everything between "not running" and "init runs"; returns init's host pid.
     async fn launch(&self, rec: &ContainerRecord, c: &Arc<Container>) -> Result<i32> {
         let t0 = std::time::Instant::now();
+        self.begin_cgroup_grace_period();
         let dir = self.config.container_dir(&rec.id);
         let rootfs = self.images.mount_rootfs(&rec.layers, &dir)?;
         ensure_workdir(&rootfs, &rec.config.working_dir)?;
@@ -235,21 +246,20 @@ impl Engine {
 
     /// Undoes what start prepared for a container that is not running: shim state, rootfs mount.
     pub(super) async fn release_runtime(&self, rec: &ContainerRecord) {
-        let _ = std::fs::remove_dir_all(self.config.shim_state_dir(&rec.id));
         // The runtime removes its cgroups, but libcontainer leaves v1 hierarchies behind. A
-        // busy cgroup is retried with sleeps: off the async threads.
+        // busy cgroup is retried with sleeps: off the async threads, while the rest goes on.
         let (layout, path) = (self.cgroup_layout.clone(), self.cgroup_path(&rec.id));
-        let removed =
-            tokio::task::spawn_blocking(move || berth_runtime::cgroups::remove(&layout, &path))
-                .await;
-        if let Ok(Err(e)) = removed {
-            tracing::warn!(id = %rec.id, "removing cgroup: {e}");
-        }
+        let cgroups =
+            tokio::task::spawn_blocking(move || berth_runtime::cgroups::remove(&layout, &path));
+        let _ = std::fs::remove_dir_all(self.config.shim_state_dir(&rec.id));
         if let Err(e) = self
             .images
             .unmount_rootfs(&self.config.container_dir(&rec.id))
         {
             tracing::warn!(id = %rec.id, "unmounting rootfs: {e}");
+        }
+        if let Ok(Err(e)) = cgroups.await {
+            tracing::warn!(id = %rec.id, "removing cgroup: {e}");
         }
     }
 }

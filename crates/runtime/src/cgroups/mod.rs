@@ -6,9 +6,11 @@
 //! and tests build a layout over a temporary directory of fixture files.
 
 mod layout;
+mod migration;
 mod stats;
 
 pub use layout::{detect, detect_from_mountinfo, CgroupLayout};
+pub use migration::begin_grace_period;
 pub use stats::{
     oom_killed, pids, stats, stats_with_proc, BlkioStatEntry, BlkioStats, CpuStats, CpuUsage,
     MemoryStats, PidsStats, Stats, ThrottlingData,
