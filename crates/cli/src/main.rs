@@ -29,8 +29,9 @@ fn main() {
             std::process::exit(code);
         }
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread: a command is a few requests and streams; worker threads would only add
+    // start-up time.
+    let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
