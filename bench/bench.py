@@ -231,6 +231,8 @@ class Engine:
 
     def __init__(self, root, tarball):
         self.root = os.path.join(root, self.name)
+        # Runtime state (exec root, podman's runroot) on a tmpfs, as /run is on a real host.
+        self.run_root = os.path.join(root, "run", self.name)
         self.tarball = tarball
         self.cgroup_parent = f"/{TAG}-{self.name}"
         self.env = dict(os.environ)
@@ -264,7 +266,10 @@ class Engine:
         return [
             pid
             for pid, _, argv in proc_list()
-            if argv and os.path.basename(argv[0]) == self.supervisor and any(self.root in a for a in argv) and alive(pid)
+            if argv
+            and os.path.basename(argv[0]) == self.supervisor
+            and any(self.root in a or self.run_root in a for a in argv)
+            and alive(pid)
         ]
 
     def container_ids(self, all_=True):
@@ -305,7 +310,7 @@ class Berth(Engine):
             [
                 os.path.join(self.bindir, "berthd"),
                 "--data-root", os.path.join(self.root, "data"),
-                "--exec-root", os.path.join(self.root, "exec"),
+                "--exec-root", self.run_root,
                 "-H", f"unix://{self.sock}",
                 "--cgroup-parent", self.cgroup_parent,
             ],
@@ -364,7 +369,7 @@ class Docker(Engine):
             [
                 self.dockerd,
                 "--data-root", os.path.join(self.root, "data"),
-                "--exec-root", os.path.join(self.root, "exec"),
+                "--exec-root", self.run_root,
                 "-H", f"unix://{self.sock}",
                 "--pidfile", self.pidfile,
                 "--bridge", "none", "--iptables=false", "--ip6tables=false", "--ip-masq=false",
@@ -427,7 +432,7 @@ class Podman(Engine):
         self.cli = [
             self.bin or "podman",
             "--root", os.path.join(self.root, "root"),
-            "--runroot", os.path.join(self.root, "run"),
+            "--runroot", self.run_root,
             "--tmpdir", os.path.join(self.root, "tmp"),
             "--storage-driver", "overlay",
             "--cgroup-manager", "cgroupfs",
@@ -446,8 +451,9 @@ class Podman(Engine):
         return None
 
     def start(self):
-        for d in ("root", "run", "tmp", "networks"):
+        for d in ("root", "tmp", "networks"):
             os.makedirs(os.path.join(self.root, d), exist_ok=True)
+        os.makedirs(self.run_root, exist_ok=True)
         lines = ["[containers]"]
         # Podman (as root) raises RLIMIT_NOFILE/NPROC of every container to the maximum.
         # Without CAP_SYS_RESOURCE (as in some VMs/containers) runc then fails with
@@ -784,6 +790,8 @@ def main():
     machine = machine_info()
     tmp = tempfile.mkdtemp(prefix="bb.", dir="/tmp")  # short: unix socket paths are limited to 108 bytes
     tarball = os.path.join(tmp, "busybox.tar")
+    os.makedirs(os.path.join(tmp, "run"))
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", os.path.join(tmp, "run")], check=True)
     results, reasons, versions = {}, {}, {}
     engines = []
 
@@ -833,7 +841,7 @@ def main():
                 p.wait()
             # container processes of a daemon that died are still running: kill what remains
             for pid, _, argv in proc_list():
-                if any(e.root in x for x in argv) and pid != os.getpid():
+                if any(e.root in x or e.run_root in x for x in argv) and pid != os.getpid():
                     log(f"killing leftover {pid}: {' '.join(argv)[:100]}")
                     try:
                         os.kill(pid, signal.SIGKILL)
