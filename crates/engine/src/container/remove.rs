@@ -33,7 +33,7 @@ impl Engine {
         self.forget(&rec.id);
         // The runtime (shim state, cgroup, mount) was released when the container exited.
         let dir = self.config.container_dir(&rec.id);
-        match self.images.remove_rootfs(&dir) {
+        match self.images.unmount_rootfs(&dir) {
             // Never delete through a rootfs that is still mounted: the start-up sweep retries.
             Err(e) => tracing::warn!(id = %rec.id, "removing rootfs: {e}"),
             // The files go in the background: nothing can reach them any more (ids are never
