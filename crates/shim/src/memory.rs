@@ -1,5 +1,6 @@
-//! Keeping the long-lived shim small: creating a container runs a lot of libcontainer code
-//! and allocates a lot once; none of that is needed while the shim just supervises.
+//! Keeping the long-lived shim small: its start-up (and libcontainer's create, even though
+//! that runs in a child) touches code and heap the shim never needs again while it just
+//! supervises.
 
 /// How long after a create, start or exec the shim gives back its start-up memory: late
 /// enough not to delay the answer the daemon is waiting for.

@@ -43,8 +43,12 @@ impl Engine {
             r.state.oom_killed = st.oom_killed;
             r.state.finished_at = st.finished_at.clone();
         });
-        if let Err(e) = self.persist(&rec) {
-            tracing::error!(id = %rec.id, "persisting exit: {e}");
+        // An auto-removed container's record is deleted in a moment; were the daemon to stop
+        // first, it would settle (and remove) the container again at its next start.
+        if !rec.host_config.auto_remove {
+            if let Err(e) = self.persist(&rec) {
+                tracing::error!(id = %rec.id, "persisting exit: {e}");
+            }
         }
         self.release_runtime(&rec).await;
         if st.oom_killed {

@@ -258,8 +258,18 @@ impl Engine {
         {
             tracing::warn!(id = %rec.id, "unmounting rootfs: {e}");
         }
-        if let Ok(Err(e)) = cgroups.await {
-            tracing::warn!(id = %rec.id, "removing cgroup: {e}");
+        // A container that may start again needs its cgroups gone first (the runtime makes
+        // them anew); an auto-removed one never starts again.
+        let id = rec.id.clone();
+        let report = async move {
+            if let Ok(Err(e)) = cgroups.await {
+                tracing::warn!(%id, "removing cgroup: {e}");
+            }
+        };
+        if rec.host_config.auto_remove {
+            tokio::spawn(report);
+        } else {
+            report.await;
         }
     }
 }
