@@ -240,3 +240,32 @@ fn cgroups_are_removed_with_the_container() {
     d.docker(&["rm", "-f", &id]).ok();
     assert_eq!(dirs(), Vec::<std::path::PathBuf>::new());
 }
+
+/// An auto-removed container's cgroups go too: in the background, once `run --rm` returned.
+#[test]
+fn cgroups_of_auto_removed_containers_are_removed() {
+    let d = berth_e2e::daemon!();
+    d.docker(&["run", "--rm", "--memory", "32m", "busybox", "true"])
+        .ok();
+    // Every cgroup under the daemon's parent, in every hierarchy (v1 and the unified one).
+    let left = || -> Vec<std::path::PathBuf> {
+        let parent = d.cgroup_parent.trim_start_matches('/');
+        let hierarchies = std::fs::read_dir("/sys/fs/cgroup")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .chain([std::path::PathBuf::from("/sys/fs/cgroup")]);
+        hierarchies
+            .flat_map(|h| std::fs::read_dir(h.join(parent)).into_iter().flatten())
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .map(|e| e.path())
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !left().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(left(), Vec::<std::path::PathBuf>::new());
+}
