@@ -2,14 +2,23 @@
 //! that runs in a child) touches code and heap the shim never needs again while it just
 //! supervises.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 /// How long after a create, start or exec the shim gives back its start-up memory: late
 /// enough not to delay the answer the daemon is waiting for.
 const SHED_DELAY: std::time::Duration = std::time::Duration::from_millis(100);
 
+/// Whether a shed is already waiting: a create, start and exec close together need one.
+static SHED_PENDING: AtomicBool = AtomicBool::new(false);
+
 /// Sheds start-up memory once the current request has been answered.
 pub fn shed_startup_memory_soon() {
+    if SHED_PENDING.swap(true, Ordering::Relaxed) {
+        return;
+    }
     tokio::task::spawn_local(async {
         tokio::time::sleep(SHED_DELAY).await;
+        SHED_PENDING.store(false, Ordering::Relaxed);
         shed_startup_memory();
     });
 }
