@@ -40,8 +40,10 @@ pub fn write_exit_file(state_dir: &Path, status: &ExitStatus) -> io::Result<()> 
     write_atomic(state_dir, EXIT_FILE, &bytes)
 }
 
+/// Writes `dir/name` through a temp file renamed into place. The temp file is this process's
+/// own, so shims writing the same file at once never mix their bytes.
 pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
-    let tmp = dir.join(format!(".{name}.tmp"));
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     File::create(&tmp)?.write_all(bytes)?;
     std::fs::rename(&tmp, dir.join(name))
 }

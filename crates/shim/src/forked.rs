@@ -1,9 +1,10 @@
-//! Running the runtime's create and exec in a short-lived child of the shim.
+//! Running a piece of work in a short-lived child of the shim.
 //!
 //! libcontainer's create and exec run a lot of code and allocate a lot, once. Run in a child
 //! that exits right after, none of that stays in the memory of the shim, which lives as long
 //! as the container. What the child leaves behind (init, an exec'd process) is re-parented to
-//! the shim, their subreaper, as with an external runtime.
+//! the shim, their subreaper, as with an external runtime. Work that must `setns` into the
+//! container runs in a child too, so the shim keeps its own namespaces.
 
 use anyhow::{anyhow, bail, Context, Result};
 use nix::fcntl::OFlag;
@@ -16,7 +17,7 @@ use std::panic::AssertUnwindSafe;
 /// the child has exited.
 const MAX_ANSWER: usize = 16 * 1024;
 
-/// Runs `f` in a forked child and returns the pid it produced.
+/// Runs `f` in a forked child and returns the number it produced (a pid, for the runtime).
 pub fn in_child(f: impl FnOnce() -> Result<i32>) -> Result<i32> {
     let (rd, wr) = pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK).context("pipe")?;
     // SAFETY: the shim is single-threaded (see main.rs), so the child may run any code.

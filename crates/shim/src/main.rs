@@ -5,6 +5,7 @@ mod cgroup;
 mod daemonize;
 mod exec;
 mod exit;
+mod forked;
 mod logfile;
 mod memory;
 mod output;

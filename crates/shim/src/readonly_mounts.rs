@@ -6,11 +6,10 @@
 //! the container's mount namespace, in a short-lived child (`setns` into a mount namespace
 //! needs a single-threaded process; the shim is one, but a child keeps the shim's own view).
 
-use anyhow::{bail, Context, Result};
+use crate::forked::in_child;
+use anyhow::{Context, Result};
 use nix::mount::{mount, MsFlags};
 use nix::sched::{setns, CloneFlags};
-use nix::sys::wait::{waitpid, WaitStatus};
-use nix::unistd::{fork, ForkResult};
 
 const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
@@ -44,28 +43,22 @@ pub fn apply(pid: i32) -> Result<()> {
     }
     let ns = std::fs::File::open(format!("/proc/{pid}/ns/mnt")).context("opening mount ns")?;
     let root = std::fs::File::open(format!("/proc/{pid}/root")).context("opening root")?;
-    // SAFETY: the shim is single-threaded here, and the child only makes syscalls and exits.
-    match unsafe { fork() }.context("fork")? {
-        ForkResult::Child => {
-            let ok = setns(&ns, CloneFlags::CLONE_NEWNS).is_ok()
-                && nix::unistd::fchdir(std::os::fd::AsRawFd::as_raw_fd(&root)).is_ok()
-                && nix::unistd::chroot(".").is_ok()
-                && points.iter().all(|p| {
-                    let flags = MsFlags::MS_REMOUNT
-                        | MsFlags::MS_BIND
-                        | MsFlags::MS_RDONLY
-                        | MsFlags::MS_NOSUID
-                        | MsFlags::MS_NODEV
-                        | MsFlags::MS_NOEXEC;
-                    mount(None::<&str>, p.as_str(), None::<&str>, flags, None::<&str>).is_ok()
-                });
-            // SAFETY: _exit skips the parent's destructors and atexit handlers, as a forked
-            // child must.
-            unsafe { libc::_exit(if ok { 0 } else { 1 }) }
+    let flags = MsFlags::MS_REMOUNT
+        | MsFlags::MS_BIND
+        | MsFlags::MS_RDONLY
+        | MsFlags::MS_NOSUID
+        | MsFlags::MS_NODEV
+        | MsFlags::MS_NOEXEC;
+    in_child(|| {
+        setns(&ns, CloneFlags::CLONE_NEWNS).context("entering the mount namespace")?;
+        nix::unistd::fchdir(std::os::fd::AsRawFd::as_raw_fd(&root)).context("fchdir")?;
+        nix::unistd::chroot(".").context("chroot")?;
+        for p in &points {
+            mount(None::<&str>, p.as_str(), None::<&str>, flags, None::<&str>)
+                .with_context(|| format!("remounting {p} read-only"))?;
         }
-        ForkResult::Parent { child } => match waitpid(child, None).context("waitpid")? {
-            WaitStatus::Exited(_, 0) => Ok(()),
-            other => bail!("making /sys/fs/cgroup read-only failed: {other:?}"),
-        },
-    }
+        Ok(0)
+    })
+    .context("making /sys/fs/cgroup read-only")?;
+    Ok(())
 }

@@ -1,15 +1,15 @@
 //! libcontainer (youki) as a library. It forks, so it runs only on the shim's one thread.
 //!
-//! Create and exec run in a short-lived child of the shim (see [`forked`](super::forked)).
+//! Create and exec run in a short-lived child of the shim (see [`forked`](crate::forked)).
 //! The seccomp profile is the exception to "libcontainer does it all": compiling it in each
 //! container's init is the slowest step of a create, so the shim compiles it once per
 //! profile (see [`seccomp_filter`](super::seccomp_filter)) and hands libcontainer a copy of
 //! the bundle without the profile and an executor that loads the compiled filter.
 
-use super::forked::in_child;
 use super::seccomp_filter::Filter;
 use super::Runtime;
 use crate::args::StartArgs;
+use crate::forked::in_child;
 use crate::stdio::ProcessIo;
 use anyhow::{Context, Result};
 use libcontainer::container::builder::ContainerBuilder;

@@ -1,7 +1,6 @@
 //! The OCI runtime behind the shim: libcontainer linked in, or an external runc.
 
 mod builtin;
-mod forked;
 mod runc;
 mod seccomp_filter;
 

@@ -6,6 +6,7 @@
 //! libseccomp version and the kernel's seccomp API level, so the shim compiles each profile
 //! once, keeps the program in a cache directory, and init loads the program as it is.
 
+use crate::exit::write_atomic;
 use anyhow::{bail, Context, Result};
 use libseccomp::{
     get_api, ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall,
@@ -16,7 +17,6 @@ use oci_spec::runtime::{
 };
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
-use std::io::Write;
 use std::path::Path;
 
 /// A compiled filter, ready to load.
@@ -38,14 +38,16 @@ impl Filter {
         let key = cache_key(profile)?;
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         key.hash(&mut hasher);
-        let path = cache_dir.join(format!("{:016x}.bpf", hasher.finish()));
-        let bytes = match std::fs::read(&path) {
+        let name = format!("{:016x}.bpf", hasher.finish());
+        let bytes = match std::fs::read(cache_dir.join(&name)) {
             // The file names the whole key, so a hash collision is never taken for a hit.
             Ok(file) if file.starts_with(key.as_bytes()) => file[key.len()..].to_vec(),
             _ => {
                 let bpf = compile(profile)?;
                 // The cache only saves time: failing to write it is not an error.
-                let _ = store(cache_dir, &path, &key, &bpf);
+                let _ = std::fs::create_dir_all(cache_dir).and_then(|()| {
+                    write_atomic(cache_dir, &name, &[key.as_bytes(), &bpf].concat())
+                });
                 bpf
             }
         };
@@ -115,16 +117,6 @@ fn cache_key(profile: &LinuxSeccomp) -> Result<String> {
         "berth-seccomp/1 libseccomp/{version} api/{}\n{json}\n",
         get_api()
     ))
-}
-
-fn store(dir: &Path, path: &Path, key: &str, bpf: &[u8]) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    // Shims may compile the same profile at once: each writes its own file, then renames.
-    let tmp = dir.join(format!(".{}.tmp", std::process::id()));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(key.as_bytes())?;
-    f.write_all(bpf)?;
-    std::fs::rename(&tmp, path)
 }
 
 fn uses_notify(profile: &LinuxSeccomp) -> bool {
