@@ -1268,6 +1268,20 @@ impl TestDaemon {
         id
     }
 
+    /// `run --rm [opts] busybox cmd...` with the given CLI; the result is not checked.
+    pub fn run_rm(&self, cli: Cli, opts: &[&str], cmd: &[&str]) -> Out {
+        let mut args = vec!["run", "--rm"];
+        args.extend_from_slice(opts);
+        args.push(IMAGE);
+        args.extend_from_slice(cmd);
+        self.cli(cli, &args)
+    }
+
+    /// `run --rm [opts] busybox sh -c script` with the given CLI; the result is not checked.
+    pub fn run_sh(&self, cli: Cli, opts: &[&str], script: &str) -> Out {
+        self.run_rm(cli, opts, &["sh", "-c", script])
+    }
+
     /// The container's log (stdout and stderr together) through the API.
     pub fn api_logs(&self, id: &str) -> String {
         let r = self.http("GET", &format!("/containers/{id}/logs?stdout=1&stderr=1"));

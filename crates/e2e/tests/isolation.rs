@@ -14,16 +14,10 @@ both_clis!(
 fn pid1_and_process_list(cli: Cli) {
     let d = daemon!();
     let o = d
-        .cli(
+        .run_sh(
             cli,
-            &[
-                "run",
-                "--rm",
-                IMAGE,
-                "sh",
-                "-c",
-                "echo $$; cat /proc/1/cmdline | tr '\\0' ' '; echo; ps -o pid,comm",
-            ],
+            &[],
+            "echo $$; cat /proc/1/cmdline | tr '\\0' ' '; echo; ps -o pid,comm",
         )
         .ok();
     let l = o.lines();
@@ -39,19 +33,7 @@ fn pid1_and_process_list(cli: Cli) {
             "host process visible: {o:?}"
         );
     }
-    let o = d
-        .cli(
-            cli,
-            &[
-                "run",
-                "--rm",
-                IMAGE,
-                "sh",
-                "-c",
-                "ls -d /proc/[0-9]* | wc -l",
-            ],
-        )
-        .ok();
+    let o = d.run_sh(cli, &[], "ls -d /proc/[0-9]* | wc -l").ok();
     let n: u32 = o.out().parse().unwrap();
     assert!(n <= 4, "{n} processes visible");
 }
@@ -79,10 +61,7 @@ fn hostname_is_id_prefix(cli: Cli) {
 }
 
 fn capeff(d: &berth_e2e::TestDaemon, cli: Cli, opts: &[&str]) -> String {
-    let mut args = vec!["run", "--rm"];
-    args.extend_from_slice(opts);
-    args.extend_from_slice(&[IMAGE, "cat", "/proc/self/status"]);
-    let o = d.cli(cli, &args).ok();
+    let o = d.run_rm(cli, opts, &["cat", "/proc/self/status"]).ok();
     status_field(&o.stdout, "CapEff").unwrap_or_else(|| panic!("{o:?}"))
 }
 
@@ -125,16 +104,10 @@ fn capabilities_default_and_changed(cli: Cli) {
 fn seccomp_blocks_unshare(cli: Cli) {
     let d = daemon!();
     let o = d
-        .cli(
+        .run_sh(
             cli,
-            &[
-                "run",
-                "--rm",
-                IMAGE,
-                "sh",
-                "-c",
-                "grep Seccomp: /proc/self/status; unshare -U true && echo UNSHARED",
-            ],
+            &[],
+            "grep Seccomp: /proc/self/status; unshare -U true && echo UNSHARED",
         )
         .fails();
     assert!(
@@ -144,54 +117,23 @@ fn seccomp_blocks_unshare(cli: Cli) {
     assert!(!o.stdout.contains("UNSHARED"), "{o:?}");
     assert!(o.stderr.contains("Operation not permitted"), "{o:?}");
     // A new network namespace needs SYS_ADMIN: refused by default.
-    d.cli(cli, &["run", "--rm", IMAGE, "unshare", "-n", "true"])
-        .fails();
+    d.run_rm(cli, &[], &["unshare", "-n", "true"]).fails();
     // With SYS_ADMIN added, Docker's profile allows unshare.
-    d.cli(
-        cli,
-        &[
-            "run",
-            "--rm",
-            "--cap-add",
-            "SYS_ADMIN",
-            IMAGE,
-            "unshare",
-            "-n",
-            "true",
-        ],
-    )
-    .ok();
+    d.run_rm(cli, &["--cap-add", "SYS_ADMIN"], &["unshare", "-n", "true"])
+        .ok();
     // Unconfined: no filter at all, and user namespaces can be made.
     let o = d
-        .cli(
+        .run_sh(
             cli,
-            &[
-                "run",
-                "--rm",
-                "--security-opt",
-                "seccomp=unconfined",
-                IMAGE,
-                "sh",
-                "-c",
-                "grep Seccomp: /proc/self/status; unshare -U true && echo UNSHARED",
-            ],
+            &["--security-opt", "seccomp=unconfined"],
+            "grep Seccomp: /proc/self/status; unshare -U true && echo UNSHARED",
         )
         .ok();
     assert!(o.stdout.contains("Seccomp:\t0"), "{o:?}");
     assert!(o.stdout.contains("UNSHARED"), "{o:?}");
     // Other syscalls of Docker's deny list.
     let o = d
-        .cli(
-            cli,
-            &[
-                "run",
-                "--rm",
-                IMAGE,
-                "sh",
-                "-c",
-                "mount -t tmpfs t /mnt && echo MOUNTED",
-            ],
-        )
+        .run_sh(cli, &[], "mount -t tmpfs t /mnt && echo MOUNTED")
         .fails();
     assert!(!o.stdout.contains("MOUNTED"), "{o:?}");
 }
@@ -210,26 +152,10 @@ fn seccomp_profile_from_a_file(cli: Cli) {
     let opt = format!("seccomp={}", profile.display());
     let try_both = "mkdir /tmp/d && echo MADE; unshare -U true && echo UNSHARED; true";
     for _ in 0..2 {
-        let o = d
-            .cli(
-                cli,
-                &[
-                    "run",
-                    "--rm",
-                    "--security-opt",
-                    &opt,
-                    IMAGE,
-                    "sh",
-                    "-c",
-                    try_both,
-                ],
-            )
-            .ok();
+        let o = d.run_sh(cli, &["--security-opt", &opt], try_both).ok();
         assert!(!o.stdout.contains("MADE"), "mkdir was allowed: {o:?}");
         assert!(o.stdout.contains("UNSHARED"), "unshare was refused: {o:?}");
-        let o = d
-            .cli(cli, &["run", "--rm", IMAGE, "sh", "-c", try_both])
-            .ok();
+        let o = d.run_sh(cli, &[], try_both).ok();
         assert!(o.stdout.contains("MADE"), "mkdir was refused: {o:?}");
         assert!(!o.stdout.contains("UNSHARED"), "unshare was allowed: {o:?}");
     }
@@ -264,14 +190,12 @@ fn exec_and_users_get_the_filter_and_no_extra_capability(cli: Cli) {
     let o = d.cli(cli, &["exec", &id, "unshare", "-U", "true"]).fails();
     assert!(o.stderr.contains("Operation not permitted"), "{o:?}");
 
-    let mut args = vec!["run", "--rm", "-u", "65534:65534", IMAGE];
-    args.extend_from_slice(&status);
-    let o = d.cli(cli, &args).ok();
+    let o = d.run_rm(cli, &["-u", "65534:65534"], &status).ok();
     assert_eq!(fields(&o.stdout), user, "run as a user: {o:?}");
 
-    let mut args = vec!["run", "--rm", "--security-opt", "no-new-privileges", IMAGE];
-    args.extend_from_slice(&status);
-    let o = d.cli(cli, &args).ok();
+    let o = d
+        .run_rm(cli, &["--security-opt", "no-new-privileges"], &status)
+        .ok();
     let mut nnp = root.clone();
     nnp[3] = "1".to_string();
     assert_eq!(fields(&o.stdout), nnp, "no-new-privileges: {o:?}");
@@ -417,50 +341,23 @@ fn read_only_root_and_no_new_privileges_and_user() {
     let d = daemon!();
     for cli in [Cli::Berth, Cli::Docker] {
         let o = d
-            .cli(
-                cli,
-                &[
-                    "run",
-                    "--rm",
-                    "--read-only",
-                    IMAGE,
-                    "sh",
-                    "-c",
-                    "touch /x && echo WROTE",
-                ],
-            )
+            .run_sh(cli, &["--read-only"], "touch /x && echo WROTE")
             .fails();
         assert!(o.stderr.contains("Read-only"), "{o:?}");
         assert!(!o.stdout.contains("WROTE"));
         let o = d
-            .cli(
+            .run_sh(
                 cli,
-                &[
-                    "run",
-                    "--rm",
-                    "--read-only",
-                    "--tmpfs",
-                    "/tmp",
-                    IMAGE,
-                    "sh",
-                    "-c",
-                    "touch /tmp/x && echo WROTE",
-                ],
+                &["--read-only", "--tmpfs", "/tmp"],
+                "touch /tmp/x && echo WROTE",
             )
             .ok();
         assert_eq!(o.out(), "WROTE");
         let o = d
-            .cli(
+            .run_rm(
                 cli,
-                &[
-                    "run",
-                    "--rm",
-                    "--security-opt",
-                    "no-new-privileges",
-                    IMAGE,
-                    "cat",
-                    "/proc/self/status",
-                ],
+                &["--security-opt", "no-new-privileges"],
+                &["cat", "/proc/self/status"],
             )
             .ok();
         assert_eq!(
@@ -468,33 +365,21 @@ fn read_only_root_and_no_new_privileges_and_user() {
             Some("1"),
             "{o:?}"
         );
-        let o = d
-            .cli(cli, &["run", "--rm", IMAGE, "cat", "/proc/self/status"])
-            .ok();
+        let o = d.run_rm(cli, &[], &["cat", "/proc/self/status"]).ok();
         assert_eq!(
             status_field(&o.stdout, "NoNewPrivs").as_deref(),
             Some("0"),
             "{o:?}"
         );
         let o = d
-            .cli(
+            .run_sh(
                 cli,
-                &[
-                    "run",
-                    "--rm",
-                    "--user",
-                    "65534:65534",
-                    IMAGE,
-                    "sh",
-                    "-c",
-                    "id -u; id -g; touch /root/x && echo WROTE",
-                ],
+                &["--user", "65534:65534"],
+                "id -u; id -g; touch /root/x && echo WROTE",
             )
             .fails();
         assert_eq!(o.lines()[..2], ["65534".to_string(), "65534".to_string()]);
-        let o = d
-            .cli(cli, &["run", "--rm", "--user", "nobody", IMAGE, "id", "-u"])
-            .ok();
+        let o = d.run_rm(cli, &["--user", "nobody"], &["id", "-u"]).ok();
         assert_eq!(o.out(), "65534");
     }
 }

@@ -28,7 +28,7 @@ both_clis!(
 
 fn run_rm_echo(cli: Cli) {
     let d = daemon!();
-    let o = d.cli(cli, &["run", "--rm", IMAGE, "echo", "hello"]).ok();
+    let o = d.run_rm(cli, &[], &["echo", "hello"]).ok();
     assert_eq!(o.stdout, "hello\n");
     wait_until("--rm to remove the container", SOON, || {
         d.container_ids().is_empty()
@@ -37,15 +37,12 @@ fn run_rm_echo(cli: Cli) {
 
 fn exit_codes(cli: Cli) {
     let d = daemon!();
-    d.cli(cli, &["run", "--rm", IMAGE, "sh", "-c", "exit 5"])
-        .code_is(5);
-    d.cli(cli, &["run", "--rm", IMAGE, "false"]).code_is(1);
+    d.run_sh(cli, &[], "exit 5").code_is(5);
+    d.run_rm(cli, &[], &["false"]).code_is(1);
     // A daemon-side error is 125: a name already in use.
     let name = unique("dup");
     d.cli(cli, &["create", "--name", &name, IMAGE, "true"]).ok();
-    let o = d
-        .cli(cli, &["run", "--rm", "--name", &name, IMAGE, "true"])
-        .code_is(125);
+    let o = d.run_rm(cli, &["--name", &name], &["true"]).code_is(125);
     assert!(o.stderr.contains("already in use"), "{o:?}");
     // An image that does not exist (no registry to pull from) is 125 too.
     d.cli(cli, &["run", "--rm", "nosuchimage:1", "true"])
@@ -439,11 +436,9 @@ fn env_envfile_workdir_user(cli: Cli) {
     let env_file = d.root.join("env.list");
     std::fs::write(&env_file, "# a comment\nBAZ=qux\n\nSPACED=a b\n").unwrap();
     let o = d
-        .cli(
+        .run_sh(
             cli,
             &[
-                "run",
-                "--rm",
                 "-e",
                 "FOO=bar",
                 "--env-file",
@@ -452,11 +447,8 @@ fn env_envfile_workdir_user(cli: Cli) {
                 "/tmp",
                 "-u",
                 "65534",
-                IMAGE,
-                "sh",
-                "-c",
-                "echo $FOO $BAZ; echo \"$SPACED\"; pwd; id -u; echo $PATH; echo $HOME",
             ],
+            "echo $FOO $BAZ; echo \"$SPACED\"; pwd; id -u; echo $PATH; echo $HOME",
         )
         .ok();
     let l = o.lines();
@@ -466,9 +458,7 @@ fn env_envfile_workdir_user(cli: Cli) {
     assert_eq!(l[3], "65534");
     assert!(l[4].contains("/bin"), "{o:?}");
     // -w creates a missing directory.
-    let o = d
-        .cli(cli, &["run", "--rm", "-w", "/new/dir", IMAGE, "pwd"])
-        .ok();
+    let o = d.run_rm(cli, &["-w", "/new/dir"], &["pwd"]).ok();
     assert_eq!(o.out(), "/new/dir");
     // -e NAME passes the client's value.
     let mut cmd = d.cli_cmd(
@@ -492,26 +482,11 @@ fn env_envfile_workdir_user(cli: Cli) {
 fn entrypoint_hostname_label(cli: Cli) {
     let d = daemon!();
     let o = d
-        .cli(
-            cli,
-            &["run", "--rm", "--entrypoint", "echo", IMAGE, "hi", "there"],
-        )
+        .run_rm(cli, &["--entrypoint", "echo"], &["hi", "there"])
         .ok();
     assert_eq!(o.out(), "hi there");
     let o = d
-        .cli(
-            cli,
-            &[
-                "run",
-                "--rm",
-                "-h",
-                "myhost",
-                IMAGE,
-                "sh",
-                "-c",
-                "hostname; cat /etc/hostname",
-            ],
-        )
+        .run_sh(cli, &["-h", "myhost"], "hostname; cat /etc/hostname")
         .ok();
     assert_eq!(o.lines(), vec!["myhost", "myhost"]);
     let id = d.run_d(
@@ -538,18 +513,10 @@ fn bind_mount_read_only(cli: Cli) {
     std::fs::write(host.join("f"), "from-host\n").unwrap();
     let spec = format!("{}:/data:ro", host.display());
     let o = d
-        .cli(
+        .run_sh(
             cli,
-            &[
-                "run",
-                "--rm",
-                "-v",
-                &spec,
-                IMAGE,
-                "sh",
-                "-c",
-                "cat /data/f; touch /data/new && echo WROTE; grep ' /data ' /proc/mounts",
-            ],
+            &["-v", &spec],
+            "cat /data/f; touch /data/new && echo WROTE; grep ' /data ' /proc/mounts",
         )
         .ok();
     assert!(o.stdout.contains("from-host"), "{o:?}");
@@ -561,32 +528,15 @@ fn bind_mount_read_only(cli: Cli) {
     assert!(!host.join("new").exists());
     // Read-write: a write inside shows on the host.
     let spec = format!("{}:/data", host.display());
-    d.cli(
-        cli,
-        &[
-            "run",
-            "--rm",
-            "-v",
-            &spec,
-            IMAGE,
-            "sh",
-            "-c",
-            "echo from-ctr > /data/new",
-        ],
-    )
-    .ok();
+    d.run_sh(cli, &["-v", &spec], "echo from-ctr > /data/new")
+        .ok();
     assert_eq!(
         std::fs::read_to_string(host.join("new")).unwrap(),
         "from-ctr\n"
     );
     // A file bind mount.
     let spec = format!("{}:/etc/f.conf:ro", host.join("f").display());
-    let o = d
-        .cli(
-            cli,
-            &["run", "--rm", "-v", &spec, IMAGE, "cat", "/etc/f.conf"],
-        )
-        .ok();
+    let o = d.run_rm(cli, &["-v", &spec], &["cat", "/etc/f.conf"]).ok();
     assert_eq!(o.out(), "from-host");
 }
 
@@ -605,26 +555,11 @@ fn interfaces(proc_net_dev: &str) -> Vec<String> {
 fn network_none_only_lo(cli: Cli) {
     let d = daemon!();
     for extra in [&["--network", "none"][..], &[][..]] {
-        let mut args = vec!["run", "--rm"];
-        args.extend_from_slice(extra);
-        args.extend_from_slice(&[IMAGE, "cat", "/proc/net/dev"]);
-        let o = d.cli(cli, &args).ok();
+        let o = d.run_rm(cli, extra, &["cat", "/proc/net/dev"]).ok();
         assert_eq!(interfaces(&o.stdout), vec!["lo"], "{o:?}");
     }
     let o = d
-        .cli(
-            cli,
-            &[
-                "run",
-                "--rm",
-                "--network",
-                "none",
-                IMAGE,
-                "ip",
-                "-o",
-                "link",
-            ],
-        )
+        .run_rm(cli, &["--network", "none"], &["ip", "-o", "link"])
         .ok();
     assert_eq!(o.lines().len(), 1, "{o:?}");
     assert!(o.stdout.contains("lo:"), "{o:?}");
@@ -634,18 +569,10 @@ fn network_none_only_lo(cli: Cli) {
     );
     // lo is up: a TCP connection to 127.0.0.1 inside works.
     let o = d
-        .cli(
+        .run_sh(
             cli,
-            &[
-                "run",
-                "--rm",
-                "--network",
-                "none",
-                IMAGE,
-                "sh",
-                "-c",
-                "nc -l -p 7777 -e echo pong & sleep 0.5; echo ping | nc 127.0.0.1 7777",
-            ],
+            &["--network", "none"],
+            "nc -l -p 7777 -e echo pong & sleep 0.5; echo ping | nc 127.0.0.1 7777",
         )
         .ok();
     assert!(o.stdout.contains("pong"), "{o:?}");
@@ -655,18 +582,7 @@ fn network_host_sees_host_interfaces(cli: Cli) {
     let d = daemon!();
     let host = interfaces(&std::fs::read_to_string("/proc/net/dev").unwrap());
     let o = d
-        .cli(
-            cli,
-            &[
-                "run",
-                "--rm",
-                "--network",
-                "host",
-                IMAGE,
-                "cat",
-                "/proc/net/dev",
-            ],
-        )
+        .run_rm(cli, &["--network", "host"], &["cat", "/proc/net/dev"])
         .ok();
     let inside = interfaces(&o.stdout);
     let shared: Vec<&String> = host
@@ -678,12 +594,7 @@ fn network_host_sees_host_interfaces(cli: Cli) {
         .unwrap()
         .to_string_lossy()
         .into_owned();
-    let o = d
-        .cli(
-            cli,
-            &["run", "--rm", "--network", "host", IMAGE, "hostname"],
-        )
-        .ok();
+    let o = d.run_rm(cli, &["--network", "host"], &["hostname"]).ok();
     assert_eq!(o.out(), hn);
 }
 
@@ -701,20 +612,7 @@ fn init_is_pid1_when_installed() {
     }
     let d = daemon!();
     for cli in [Cli::Berth, Cli::Docker] {
-        let o = d
-            .cli(
-                cli,
-                &[
-                    "run",
-                    "--rm",
-                    "--init",
-                    IMAGE,
-                    "sh",
-                    "-c",
-                    "cat /proc/1/comm; echo $$",
-                ],
-            )
-            .ok();
+        let o = d.run_sh(cli, &["--init"], "cat /proc/1/comm; echo $$").ok();
         let l = o.lines();
         assert_ne!(l[0], "sh", "{o:?}");
         assert_ne!(l[1], "1", "{o:?}");

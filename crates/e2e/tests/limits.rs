@@ -10,11 +10,9 @@ fn cg(
     v1: &str,
     v2: &str,
 ) -> String {
-    let mut args = vec!["run", "--rm"];
-    args.extend_from_slice(opts);
-    let script = cgroup_file_script(ctrl, v1, v2);
-    args.extend_from_slice(&[IMAGE, "sh", "-c", &script]);
-    d.cli(cli, &args).ok().out()
+    d.run_sh(cli, opts, &cgroup_file_script(ctrl, v1, v2))
+        .ok()
+        .out()
 }
 
 #[test]
@@ -110,15 +108,10 @@ fn pids_limit() {
         assert_eq!(v, "20");
         // A fork bomb stops at the limit: ash gives up with "can't fork".
         let bomb = "i=0; while [ $i -lt 40 ]; do sleep 30 & i=$((i+1)); done; set -- /proc/[0-9]*; echo $#";
-        let o = d
-            .cli(
-                cli,
-                &["run", "--rm", "--pids-limit", "20", IMAGE, "sh", "-c", bomb],
-            )
-            .fails();
+        let o = d.run_sh(cli, &["--pids-limit", "20"], bomb).fails();
         assert!(o.stderr.contains("can't fork"), "{o:?}");
         // Without the limit the same 40 processes start.
-        let o = d.cli(cli, &["run", "--rm", IMAGE, "sh", "-c", bomb]).ok();
+        let o = d.run_sh(cli, &[], bomb).ok();
         let n: u32 = o.out().parse().unwrap_or(0);
         assert!(n > 40, "{o:?}");
     }
@@ -129,18 +122,10 @@ fn ulimit_nofile() {
     let d = daemon!();
     for cli in [Cli::Berth, Cli::Docker] {
         let o = d
-            .cli(
+            .run_sh(
                 cli,
-                &[
-                    "run",
-                    "--rm",
-                    "--ulimit",
-                    "nofile=512:1024",
-                    IMAGE,
-                    "sh",
-                    "-c",
-                    "ulimit -n; ulimit -Hn",
-                ],
+                &["--ulimit", "nofile=512:1024"],
+                "ulimit -n; ulimit -Hn",
             )
             .ok();
         assert_eq!(o.lines(), vec!["512", "1024"]);
@@ -155,10 +140,7 @@ fn shm_size() {
         (Cli::Docker, &["--shm-size", "32m"][..], "32768"),
         (Cli::Docker, &[][..], "65536"),
     ] {
-        let mut args = vec!["run", "--rm"];
-        args.extend_from_slice(opts);
-        args.extend_from_slice(&[IMAGE, "df", "-k", "/dev/shm"]);
-        let o = d.cli(cli, &args).ok();
+        let o = d.run_rm(cli, opts, &["df", "-k", "/dev/shm"]).ok();
         let total = o.lines()[1]
             .split_whitespace()
             .nth(1)

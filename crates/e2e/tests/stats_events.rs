@@ -87,8 +87,7 @@ fn events_of_a_run(cli: Cli) {
     };
     let since = (now() - 1).to_string();
     let name = unique("ev");
-    d.cli(cli, &["run", "--rm", "--name", &name, IMAGE, "true"])
-        .ok();
+    d.run_rm(cli, &["--name", &name], &["true"]).ok();
     wait_until("removal", SOON, || d.container_ids().is_empty());
     let until = (now() + 1).to_string();
     let o = d

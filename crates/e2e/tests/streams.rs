@@ -28,12 +28,7 @@ fn logs_keep_stdout_and_stderr_apart(cli: Cli) {
     assert_eq!(o.stdout, "to-out\nmore-out\n");
     assert_eq!(o.stderr, "to-err\n");
     // Under `run` too.
-    let o = d
-        .cli(
-            cli,
-            &["run", "--rm", IMAGE, "sh", "-c", "echo a; echo b >&2"],
-        )
-        .ok();
+    let o = d.run_sh(cli, &[], "echo a; echo b >&2").ok();
     assert_eq!(o.stdout, "a\n");
     assert_eq!(o.stderr, "b\n");
 }
