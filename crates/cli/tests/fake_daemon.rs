@@ -757,14 +757,13 @@ async fn flag_errors_exit_125() {
 /// the create body, resize after start, raw pty output, and ctrl-p ctrl-q detaching with 0.
 #[tokio::test]
 async fn run_tty_resizes_and_detaches() {
-    if std::process::Command::new("script")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("skipping: no `script` command");
-        return;
-    }
+    assert!(
+        std::process::Command::new("script")
+            .arg("--version")
+            .output()
+            .is_ok(),
+        "this test needs util-linux `script` (scripts/install-deps.sh installs it)"
+    );
     let dir = temp_dir();
     let marker = dir.0.join("resized");
     let m2 = marker.clone();

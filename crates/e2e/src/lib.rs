@@ -6,7 +6,8 @@
 //! static busybox and imported into every daemon. Dropping the daemon always cleans up, even
 //! when the test panicked: containers, shims, container processes, mounts, cgroups, the root.
 //!
-//! Tests call [`TestDaemon::start`] and return early when it answers `None` (not root).
+//! Everything here needs root: [`TestDaemon::start`] fails the test with a clear message
+//! otherwise, so a run as an ordinary user never passes by doing nothing.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -686,17 +687,17 @@ pub struct TestDaemon {
 }
 
 impl TestDaemon {
-    /// Starts a daemon with busybox imported; `None` (after saying why) when not root.
-    pub fn start() -> Option<Self> {
+    /// Starts a daemon with busybox imported. Panics (failing the test) when not root.
+    pub fn start() -> Self {
         Self::start_with(&[])
     }
 
     /// Like [`TestDaemon::start`], with extra berthd flags.
-    pub fn start_with(args: &[&str]) -> Option<Self> {
-        if !is_root() {
-            eprintln!("SKIP: the berth e2e tests need root");
-            return None;
-        }
+    pub fn start_with(args: &[&str]) -> Self {
+        assert!(
+            is_root(),
+            "the berth end-to-end tests need root (namespaces, mounts, cgroups): run them as root"
+        );
         let berthd = bin("berthd");
         assert!(
             berthd.is_file(),
@@ -730,7 +731,7 @@ impl TestDaemon {
         fs::write(d.docker_config.join("config.json"), "{}").unwrap();
         d.spawn_daemon();
         d.import_busybox();
-        Some(d)
+        d
     }
 
     fn spawn_daemon(&mut self) {
@@ -1309,20 +1310,14 @@ macro_rules! both_clis {
     )* };
 }
 
-/// Starts a daemon or returns from the test (not root).
+/// Starts a test daemon (with optional extra berthd flags); fails the test when not root.
 #[macro_export]
 macro_rules! daemon {
     () => {
-        match $crate::TestDaemon::start() {
-            Some(d) => d,
-            None => return,
-        }
+        $crate::TestDaemon::start()
     };
     ($($arg:expr),+ $(,)?) => {
-        match $crate::TestDaemon::start_with(&[$($arg),+]) {
-            Some(d) => d,
-            None => return,
-        }
+        $crate::TestDaemon::start_with(&[$($arg),+])
     };
 }
 

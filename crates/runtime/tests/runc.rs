@@ -13,7 +13,8 @@ const RUNC: &str = "/usr/sbin/runc";
 const BUSYBOX: &str = "/bin/busybox";
 const PARENT: &str = "berthtest-rt";
 
-fn skip_reason() -> Option<String> {
+/// Why these tests cannot run here, if they cannot: they then fail with that reason.
+fn missing_requirement() -> Option<String> {
     let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
     let uid = status
         .lines()
@@ -140,9 +141,8 @@ fn line<'a>(out: &'a str, key: &str) -> &'a str {
 
 #[test]
 fn runc_runs_docker_defaults() {
-    if let Some(why) = skip_reason() {
-        eprintln!("skipping runc test: {why}");
-        return;
+    if let Some(why) = missing_requirement() {
+        panic!("the runc tests cannot run: {why} (run as root after scripts/install-deps.sh)");
     }
     let layout = cgroups::detect();
     let id = format!("t{}", std::process::id());
@@ -258,9 +258,8 @@ fn start_detached(bundle: &Bundle, input: &SpecInput, id: &str) {
 
 #[test]
 fn cgroup_driving_on_a_live_container() {
-    if let Some(why) = skip_reason() {
-        eprintln!("skipping runc test: {why}");
-        return;
+    if let Some(why) = missing_requirement() {
+        panic!("the runc tests cannot run: {why} (run as root after scripts/install-deps.sh)");
     }
     let layout = cgroups::detect();
     let id = format!("c{}", std::process::id());

@@ -282,10 +282,18 @@ fn write_etc_files(
     Ok(())
 }
 
+/// Docker's resolvers for a container when the host leaves it none.
+const DEFAULT_NAMESERVERS: [&str; 2] = ["8.8.8.8", "8.8.4.4"];
+
 /// The host's resolv.conf without loopback resolvers (unreachable from a container's own
-/// network namespace), or the `--dns` settings.
+/// network namespace), or the `--dns` settings; Google's resolvers when none is left, as
+/// Docker does.
 fn resolv_conf(host: &berth_api::container::HostConfig) -> String {
     let host_conf = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    resolv_conf_from(&host_conf, host)
+}
+
+fn resolv_conf_from(host_conf: &str, host: &berth_api::container::HostConfig) -> String {
     let mut out = String::new();
     let custom_dns = host.dns.as_ref().filter(|d| !d.is_empty());
     for line in host_conf.lines() {
@@ -309,6 +317,14 @@ fn resolv_conf(host: &berth_api::container::HostConfig) -> String {
     for ns in custom_dns.into_iter().flatten() {
         out.push_str(&format!("nameserver {ns}\n"));
     }
+    if !out
+        .lines()
+        .any(|l| l.trim_start().starts_with("nameserver"))
+    {
+        for ns in DEFAULT_NAMESERVERS {
+            out.push_str(&format!("nameserver {ns}\n"));
+        }
+    }
     if let Some(s) = host.dns_search.as_ref().filter(|s| !s.is_empty()) {
         out.push_str(&format!("search {}\n", s.join(" ")));
     }
@@ -321,6 +337,26 @@ fn resolv_conf(host: &berth_api::container::HostConfig) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resolv_conf_drops_loopback_resolvers_and_falls_back_to_dockers() {
+        let bridge = berth_api::container::HostConfig {
+            network_mode: "none".into(),
+            ..Default::default()
+        };
+        let only_local = "nameserver 127.0.0.53\noptions edns0\n";
+        assert_eq!(
+            resolv_conf_from(only_local, &bridge),
+            "options edns0\nnameserver 8.8.8.8\nnameserver 8.8.4.4\n"
+        );
+        let mixed = "nameserver 127.0.0.1\nnameserver 10.0.0.2\n";
+        assert_eq!(resolv_conf_from(mixed, &bridge), "nameserver 10.0.0.2\n");
+        let custom = berth_api::container::HostConfig {
+            dns: Some(vec!["1.1.1.1".into()]),
+            ..bridge
+        };
+        assert_eq!(resolv_conf_from(mixed, &custom), "nameserver 1.1.1.1\n");
+    }
 
     #[test]
     fn user_env_overrides_image_env() {
