@@ -155,6 +155,25 @@ def child_cgroups(name):
     return len(found), sorted(found)[:2]
 
 
+def top_cgroups(name, roots):
+    """Directories right below /<name> in each of `roots`, as hierarchy:dir. A container's
+    cgroup is one of them; whatever it holds goes before it can, so this is enough to poll."""
+    found = set()
+    for root in roots:
+        base = os.path.join(root, name.lstrip("/"))
+        found |= {f"{os.path.basename(root)}:{d}" for d in subdirs(base)}
+    return found
+
+
+def subdirs(parent):
+    """Names of the directories (not symlinks) right inside parent; none if it is missing."""
+    try:
+        with os.scandir(parent) as it:
+            return {x.name for x in it if x.is_dir(follow_symlinks=False)}
+    except (FileNotFoundError, NotADirectoryError):
+        return set()
+
+
 def remove_cgroups(name):
     for root in cgroup_roots():
         base = os.path.join(root, name.lstrip("/"))
@@ -281,6 +300,14 @@ class Engine:
         for i in range(0, len(ids), 25):
             run(self.c("rm", "-f", *ids[i : i + 25]), env=self.env, timeout=300, check=False)
 
+    def container_dir_parents(self):
+        """Directories whose entries are per-container state on disk (the container's own
+        directory and its writable layer); entries there at idle (image layers) do not count."""
+        return []
+
+    # cgroups under the parent that outlive every container by design (not a container's)
+    shared_cgroups = frozenset()
+
     def stop(self):
         pass
 
@@ -324,6 +351,10 @@ class Berth(Engine):
 
     def daemon_pids(self):
         return {"berthd": self.pid}
+
+    def container_dir_parents(self):
+        # <data-root>/containers/<id> holds the record and the writable layer (rootfs upper).
+        return [os.path.join(self.root, "data", "containers")]
 
     def stop(self):
         stop_pid(self.pid)
@@ -406,6 +437,11 @@ class Docker(Engine):
         except OSError:
             return ""
 
+    def container_dir_parents(self):
+        # <data-root>/containers/<id>, and the writable layers <id> and <id>-init in overlay2/.
+        data = os.path.join(self.root, "data")
+        return [os.path.join(data, "containers"), os.path.join(data, "overlay2")]
+
     def daemon_pids(self):
         pids = {"dockerd": self.pid}
         for pid, ppid, argv in proc_list():
@@ -480,6 +516,19 @@ class Podman(Engine):
         self.versions["conmon"] = first_line(["conmon", "--version"])
         self.versions["runc"] = first_line(["runc", "--version"])
 
+    # conmon's cgroup is shared by every container's conmon and left in place by podman.
+    shared_cgroups = frozenset({"conmon"})
+
+    def container_dir_parents(self):
+        # containers/storage keeps each container's directory under overlay-containers/ in
+        # both the graph root and the run root, and its writable layer under overlay/.
+        root = os.path.join(self.root, "root")
+        return [
+            os.path.join(root, "overlay-containers"),
+            os.path.join(self.run_root, "overlay-containers"),
+            os.path.join(root, "overlay"),
+        ]
+
     def run_flags(self):
         # podman has no daemon-wide cgroup parent: pass it on every run (same place as the others).
         return super().run_flags() + ["--cgroup-parent", self.cgroup_parent]
@@ -507,10 +556,74 @@ def stats(xs):
     return {"median": statistics.median(xs), "min": min(xs), "max": max(xs), "n": len(xs)}
 
 
+SUSTAINED_QUIET_S = 120  # longest wait for earlier steps' containers to be gone before the series
+SUSTAINED_TAIL_S = 300  # longest wait for the series' containers to be gone after the last CLI return
+
+
+class Traces:
+    """What containers leave behind: their directories (see container_dir_parents) and their
+    cgroups right under the engine's cgroup parent in every hierarchy, beyond the engine at idle."""
+
+    def __init__(self, e):
+        self.e = e
+        self.roots = cgroup_roots()
+        self.idle = self._dirs()  # taken after the image import, before any container
+
+    def _dirs(self):
+        return {os.path.join(p, d) for p in self.e.container_dir_parents() for d in subdirs(p)}
+
+    def left(self):
+        """(container directories, container cgroups) that exist now."""
+        cgs = {c for c in top_cgroups(self.e.cgroup_parent, self.roots) if c.split(":", 1)[1] not in self.e.shared_cgroups}
+        return self._dirs() - self.idle, cgs
+
+
+def sustained(e, a, r, traces):
+    """`--sustained-runs` back-to-back `run --rm busybox true`, timed from the first start until
+    the last container's directories and cgroups are gone: the work an engine defers past its
+    answer counts here, not only what the CLI waits for."""
+    argv = e.c("run", "--rm", *e.run_flags(), "busybox", "true")
+    # Start from a quiet engine: what earlier steps left (berth deletes in the background) goes first.
+    try:
+        wait_for(lambda: not any(traces.left()), SUSTAINED_QUIET_S, "the containers of earlier steps to be gone")
+        before = (set(), set())
+    except EngineFailed:
+        before = traces.left()
+        r.setdefault("notes", []).append(
+            f"sustained: {len(before[0])} directories and {len(before[1])} cgroups of earlier containers still there "
+            f"{SUSTAINED_QUIET_S}s after their removal; the figure ignores them, e.g. {sorted(before[0] | before[1])[:2]}"
+        )
+
+    def new_traces():
+        dirs, cgs = traces.left()
+        return dirs - before[0], cgs - before[1]
+
+    t0 = time.perf_counter()
+    for _ in range(a.sustained_runs):
+        timed(argv, env=e.env)
+    t_cli = time.perf_counter()
+    while any(left := new_traces()):
+        if time.perf_counter() - t_cli > SUSTAINED_TAIL_S:
+            r.setdefault("notes", []).append(
+                f"sustained: {len(left[0])} container directories and {len(left[1])} cgroups still there {SUSTAINED_TAIL_S}s "
+                f"after the last `run --rm` returned, e.g. {sorted(left[0] | left[1])[:2]}; no figure"
+            )
+            return
+        time.sleep(0.005)
+    t_end = time.perf_counter()
+    r["sustained"] = {"n": a.sustained_runs, "total": t_end - t0, "cli": t_cli - t0}
+    log(f"{e.name}: sustained {a.sustained_runs} × run --rm: {t_end - t0:.2f} s ({t_end - t_cli:.3f} s after the last CLI return)")
+    left = e.container_ids()
+    if left:
+        r.setdefault("notes", []).append(f"sustained: {len(left)} container(s) still listed by `ps -a` after {a.sustained_runs} `run --rm`")
+        e.remove_all()
+
+
 def measure(e, a):
     r = {}
     img = ["busybox"]
     flags = e.run_flags()
+    traces = Traces(e)
 
     if not e.daemonless:
         time.sleep(a.settle)
@@ -573,6 +686,14 @@ def measure(e, a):
         r.setdefault("notes", []).append(f"{len(extra)} other process(es) of the engine with {a.containers} running: {extra[:3]}")
     if running != a.containers or len(sup) != a.containers:
         r.setdefault("notes", []).append(f"{running} running containers and {len(sup)} {e.supervisor} processes for {a.containers} started")
+    # The sustained figure watches these: with every container up, each must show.
+    dirs, cgs = traces.left()
+    if len(dirs) < a.containers or len(cgs) < a.containers:
+        r.setdefault("notes", []).append(
+            f"with {a.containers} running only {len(dirs)} container directories and {len(cgs)} container cgroups were seen: "
+            "the sustained figure may miss some"
+        )
+    log(f"{e.name}: with {a.containers} running: {len(dirs)} container directories, {len(cgs)} container cgroups")
     log(f"{e.name}: {len(sup)} {e.supervisor}, mean RSS {r.get('sup_rss', 0):.0f} KiB, PSS {r.get('sup_pss', 0):.0f} KiB; daemon growth {r.get('daemon_growth')}")
 
     # 5. ps with N running
@@ -591,6 +712,10 @@ def measure(e, a):
         r.setdefault("notes", []).append(
             f"{n} cgroup directories left under {e.cgroup_parent} (all hierarchies) after every container was removed, e.g. {sample}"
         )
+
+    # 6. sustained run --rm, until the last container's directories and cgroups are gone
+    if a.sustained_runs > 0:
+        sustained(e, a, r, traces)
     return r
 
 
@@ -659,6 +784,16 @@ def build_table(results, reasons, a):
         (f"`run --rm busybox true`, median (min–max) of {a.runs}", lambda r: fmt_ms(r["run_rm"]), lambda r: r["run_rm"]["median"]),
         (f"`run -d busybox sleep 1000`, median (min–max) of {a.detach_runs}", lambda r: fmt_ms(r["run_d"]), lambda r: r["run_d"]["median"]),
         (f"`ps` with {n} running, median (min–max) of {a.ps_runs}", lambda r: fmt_ms(r["ps"]), lambda r: r["ps"]["median"]),
+        (
+            f"sustained: {a.sustained_runs} back-to-back `run --rm busybox true` until the last container's directories and cgroups are gone",
+            lambda r: f"{r['sustained']['total']:.2f} s (last CLI return at {r['sustained']['cli']:.2f} s)",
+            lambda r: r["sustained"]["total"],
+        ),
+        (
+            "sustained, per container",
+            lambda r: f"{r['sustained']['total'] / r['sustained']['n'] * 1000:.1f} ms",
+            lambda r: r["sustained"]["total"] / r["sustained"]["n"],
+        ),
         ("daemon idle RSS (no containers)", idle_cell, idle_total),
         (f"supervisor RSS per container (mean of {n})", lambda r: f"{r['sup_rss']:.0f} KiB", lambda r: r["sup_rss"]),
         (f"supervisor PSS per container (mean of {n})", lambda r: f"{r['sup_pss']:.0f} KiB", lambda r: r["sup_pss"]),
@@ -743,7 +878,7 @@ def machine_info():
 
 def render(results, reasons, versions, machine, a, started):
     s = f"Measured {started:%Y-%m-%d %H:%M} UTC by `bench/run.sh` "
-    s += f"(runs={a.runs}, detach-runs={a.detach_runs}, containers={a.containers}, ps-runs={a.ps_runs}, warm-ups={a.warmup}).\n\n"
+    s += f"(runs={a.runs}, detach-runs={a.detach_runs}, containers={a.containers}, ps-runs={a.ps_runs}, sustained-runs={a.sustained_runs}, warm-ups={a.warmup}).\n\n"
     s += build_table(results, reasons, a)
     s += "\n**Targets**\n\n" + targets(results, reasons)
     s += "\n**Machine**: " + "; ".join(f"{k}: {v}" for k, v in machine.items()) + ".\n"
@@ -775,6 +910,10 @@ def main():
     ap.add_argument("--detach-runs", type=int, default=10, help="timed `run -d busybox sleep 1000` (default 10)")
     ap.add_argument("--containers", type=int, default=50, help="running containers for memory and ps (default 50)")
     ap.add_argument("--ps-runs", type=int, default=20, help="timed `ps` (default 20)")
+    ap.add_argument(
+        "--sustained-runs", type=int, default=100,
+        help="back-to-back `run --rm busybox true` timed until the last one's directories and cgroups are gone (default 100; 0 skips)",
+    )
     ap.add_argument("--warmup", type=int, default=2, help="untimed runs before each timed series (default 2)")
     ap.add_argument("--settle", type=float, default=2.0, help="seconds to wait before reading memory (default 2)")
     ap.add_argument("--engines", default="berth,docker,podman")
