@@ -4,9 +4,11 @@
 //! The seccomp profile is the exception to "libcontainer does it all": compiling it in each
 //! container's init is the slowest step of a create, so the shim compiles it once per
 //! profile (see [`seccomp_filter`](super::seccomp_filter)) and hands libcontainer a copy of
-//! the bundle without the profile and an executor that loads the compiled filter.
+//! the bundle without the profile and an executor that loads the compiled filter. A profile
+//! libcontainer must compile itself (notify) goes in that copy in the form libcontainer
+//! reads right ([`for_libcontainer`]).
 
-use super::seccomp_filter::Filter;
+use super::seccomp_filter::{for_libcontainer, Filter};
 use super::Runtime;
 use crate::args::StartArgs;
 use crate::forked::in_child;
@@ -26,6 +28,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 const SYS_ADMIN: &str = "CAP_SYS_ADMIN";
+/// The container's compiled filter, in the shim's own bundle.
+const FILTER_FILE: &str = "seccomp.bpf";
 
 pub struct Builtin {
     id: String,
@@ -50,7 +54,7 @@ impl Builtin {
     }
 
     fn filter_path(&self) -> PathBuf {
-        self.own_bundle.join("seccomp.bpf")
+        self.own_bundle.join(FILTER_FILE)
     }
 
     /// A builder for a process whose `process` section is `process`.
@@ -81,31 +85,45 @@ impl Builtin {
         Ok(b)
     }
 
-    /// Compiles (or finds) the filter and writes the bundle libcontainer should use then;
-    /// returns that bundle and the filter.
+    /// Writes the bundle libcontainer should read and returns it, with the filter the
+    /// shim compiled (or found) for it. The profile stays with libcontainer when no filter
+    /// can be precompiled (a notify profile, no cache), in the form it compiles right.
     fn prepare_seccomp(&self, spec: &Value) -> Result<(PathBuf, Option<Filter>)> {
-        let (Some(cache), Some(profile)) = (&self.seccomp_cache, spec.pointer("/linux/seccomp"))
-        else {
+        // What an earlier start left must not decide what this one's execs load.
+        match std::fs::remove_dir_all(&self.own_bundle) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e).with_context(|| format!("removing {}", self.own_bundle.display()))
+            }
+            _ => {}
+        }
+        let Some(profile) = spec.pointer("/linux/seccomp") else {
             return Ok((self.bundle.clone(), None));
         };
         let profile: LinuxSeccomp =
             serde_json::from_value(profile.clone()).context("parsing linux.seccomp")?;
-        let Some(filter) = Filter::prepare(&profile, cache)? else {
-            return Ok((self.bundle.clone(), None));
+        let filter = match &self.seccomp_cache {
+            Some(cache) => Filter::prepare(&profile, cache)?,
+            None => None,
         };
         let mut own = spec.clone();
-        if let Some(linux) = own.get_mut("linux").and_then(Value::as_object_mut) {
-            linux.remove("seccomp");
+        std::fs::create_dir_all(&self.own_bundle)
+            .with_context(|| format!("creating {}", self.own_bundle.display()))?;
+        match &filter {
+            Some(filter) => {
+                if let Some(linux) = own.get_mut("linux").and_then(Value::as_object_mut) {
+                    linux.remove("seccomp");
+                }
+                if let Some(process) = own.get_mut("process") {
+                    keep_admin_permitted(process);
+                }
+                filter.save(&self.filter_path())?;
+            }
+            None => own["linux"]["seccomp"] = serde_json::to_value(for_libcontainer(&profile)?)?,
         }
-        if let Some(process) = own.get_mut("process") {
-            keep_admin_permitted(process);
-        }
-        std::fs::create_dir_all(&self.own_bundle)?;
-        filter.save(&self.filter_path())?;
         let config = self.own_bundle.join("config.json");
         std::fs::write(&config, serde_json::to_vec(&own)?)
             .with_context(|| format!("writing {}", config.display()))?;
-        Ok((self.own_bundle.clone(), Some(filter)))
+        Ok((self.own_bundle.clone(), filter))
     }
 
     fn with_container<T>(&self, f: impl FnOnce(&mut Container) -> Result<T>) -> Result<T> {
@@ -158,7 +176,7 @@ impl Runtime for Builtin {
 
     fn exec(&self, process: &Value, process_file: &Path, io: ProcessIo) -> Result<i32> {
         in_child(|| {
-            let filter = Filter::open(&self.filter_path())?;
+            let filter = exec_filter(&self.own_bundle)?;
             let mut process = process.clone();
             if filter.is_some() {
                 keep_admin_permitted(&mut process);
@@ -181,6 +199,26 @@ impl Runtime for Builtin {
         *self.container.borrow_mut() = None;
         result
     }
+}
+
+/// The filter an exec must load itself: the container's precompiled one, when the bundle
+/// libcontainer reads (`own_bundle`) left the profile out for it. A missing or unreadable
+/// filter then stops the exec; it never runs unfiltered. Without that bundle (no profile)
+/// or with the profile in it, libcontainer does what the spec says.
+fn exec_filter(own_bundle: &Path) -> Result<Option<Filter>> {
+    let config = own_bundle.join("config.json");
+    let spec: Value = match std::fs::read(&config) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .with_context(|| format!("parsing {}", config.display()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", config.display())),
+    };
+    if spec.pointer("/linux/seccomp").is_some() {
+        return Ok(None);
+    }
+    Filter::open(&own_bundle.join(FILTER_FILE))
+        .map(Some)
+        .context("refusing to exec without the container's seccomp filter")
 }
 
 /// Loading a filter takes CAP_SYS_ADMIN unless the process has no_new_privileges.
@@ -279,5 +317,105 @@ mod tests {
             json!({"capabilities": {"effective": [SYS_ADMIN], "permitted": [SYS_ADMIN]}});
         keep_admin_permitted(&mut admin);
         assert_eq!(admin["capabilities"]["permitted"], json!([SYS_ADMIN]));
+    }
+
+    const PROFILE: &str = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["clone"],
+        "action":"SCMP_ACT_ERRNO","args":[{"index":0,"op":"SCMP_CMP_MASKED_EQ","value":2114060288}]}]}"#;
+
+    struct Dirs {
+        _tmp: tempfile::TempDir,
+        bundle: PathBuf,
+        state: PathBuf,
+    }
+
+    fn dirs() -> Dirs {
+        let tmp = tempfile::tempdir().unwrap();
+        let (bundle, state) = (tmp.path().join("bundle"), tmp.path().join("state"));
+        std::fs::create_dir_all(&bundle).unwrap();
+        std::fs::create_dir_all(&state).unwrap();
+        Dirs {
+            _tmp: tmp,
+            bundle,
+            state,
+        }
+    }
+
+    fn builtin(d: &Dirs, cache: Option<PathBuf>) -> Builtin {
+        let args = StartArgs {
+            id: "c".into(),
+            bundle: d.bundle.clone(),
+            state: d.state.clone(),
+            log: d.state.join("log"),
+            runtime: crate::args::RuntimeKind::Builtin,
+            tty: false,
+            stdin: false,
+            stdin_once: false,
+            seccomp_cache: cache,
+        };
+        Builtin::new(&args, &d.state.join("rt"))
+    }
+
+    fn spec(profile: Option<&str>) -> Value {
+        let mut spec = json!({"process": {"capabilities": {"effective": [], "permitted": []}},
+                              "linux": {}});
+        if let Some(p) = profile {
+            spec["linux"]["seccomp"] = serde_json::from_str(p).unwrap();
+        }
+        spec
+    }
+
+    fn own_config(d: &Dirs) -> Value {
+        serde_json::from_slice(&std::fs::read(d.state.join("bundle/config.json")).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_precompiled_filter_is_required_by_execs() {
+        let d = dirs();
+        let b = builtin(&d, Some(d.state.join("cache")));
+        let (bundle, filter) = b.prepare_seccomp(&spec(Some(PROFILE))).unwrap();
+        assert_eq!(bundle, b.own_bundle);
+        assert!(filter.is_some());
+        assert!(own_config(&d).pointer("/linux/seccomp").is_none());
+        assert!(exec_filter(&b.own_bundle).unwrap().is_some());
+        // Without its filter, an exec is refused rather than run unfiltered.
+        std::fs::remove_file(b.filter_path()).unwrap();
+        let e = exec_filter(&b.own_bundle)
+            .err()
+            .expect("exec without its filter");
+        assert!(format!("{e:#}").contains("refusing"), "{e:#}");
+        std::fs::write(b.filter_path(), b"junk").unwrap();
+        assert!(exec_filter(&b.own_bundle).is_err());
+    }
+
+    #[test]
+    fn a_profile_libcontainer_compiles_is_given_swapped() {
+        let d = dirs();
+        let b = builtin(&d, None);
+        let (bundle, filter) = b.prepare_seccomp(&spec(Some(PROFILE))).unwrap();
+        assert_eq!(bundle, b.own_bundle);
+        assert!(filter.is_none());
+        let profile: LinuxSeccomp = serde_json::from_str(PROFILE).unwrap();
+        assert_eq!(
+            own_config(&d)["linux"]["seccomp"],
+            serde_json::to_value(for_libcontainer(&profile).unwrap()).unwrap()
+        );
+        assert_eq!(
+            own_config(&d)["linux"]["seccomp"]["syscalls"][0]["args"][0],
+            json!({"index": 0, "op": "SCMP_CMP_MASKED_EQ", "value": 0, "valueTwo": 2114060288u64})
+        );
+        // libcontainer loads it for execs too: no filter of the shim's is wanted.
+        assert!(exec_filter(&b.own_bundle).unwrap().is_none());
+    }
+
+    #[test]
+    fn without_a_profile_libcontainer_reads_the_bundle_as_it_is() {
+        let d = dirs();
+        let b = builtin(&d, Some(d.state.join("cache")));
+        b.prepare_seccomp(&spec(Some(PROFILE))).unwrap();
+        let (bundle, filter) = b.prepare_seccomp(&spec(None)).unwrap();
+        assert_eq!(bundle, d.bundle);
+        assert!(filter.is_none());
+        assert!(!b.own_bundle.exists(), "an earlier start's bundle is left");
+        assert!(exec_filter(&b.own_bundle).unwrap().is_none());
     }
 }
