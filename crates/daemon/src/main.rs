@@ -10,6 +10,9 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // As dockerd: files berth makes for containers (etc files, copied layers, the
+    // containers' own umask) do not depend on how the daemon was started.
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
     let args = config::Args::parse();
     let settings = config::Settings::load(args)?;
     tracing_subscriber::fmt()
