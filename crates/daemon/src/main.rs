@@ -25,7 +25,11 @@ async fn main() -> anyhow::Result<()> {
     let engine = berth_engine::Engine::open(settings.engine.clone())
         .await
         .context("opening the engine")?;
-    let listeners = listen::bind_all(&settings.hosts, settings.group.as_deref())?;
+    let listeners = listen::bind_all(
+        &settings.hosts,
+        settings.group.as_deref(),
+        &settings.engine.exec_root,
+    )?;
     tracing::info!(hosts = ?settings.hosts, "API listen");
     server::serve(engine, listeners).await
 }
