@@ -46,6 +46,7 @@ fn main() {
 fn prepare() -> Result<args::StartArgs> {
     let mut args = args::parse(std::env::args().skip(1))?;
     daemonize::reset_signals()?;
+    daemonize::drop_inherited_caps()?;
     // The daemon made it already; if not, it is private all the same.
     std::fs::DirBuilder::new()
         .recursive(true)
