@@ -682,6 +682,8 @@ pub struct TestDaemon {
     log: PathBuf,
     docker_config: PathBuf,
     extra_args: Vec<String>,
+    /// A command berthd is started under (e.g. `setpriv ... --`), if any.
+    wrapper: Vec<String>,
     child: Option<Child>,
 }
 
@@ -693,6 +695,12 @@ impl TestDaemon {
 
     /// Like [`TestDaemon::start`], with extra berthd flags.
     pub fn start_with(args: &[&str]) -> Option<Self> {
+        Self::start_wrapped(&[], args)
+    }
+
+    /// Like [`TestDaemon::start_with`], with berthd run by `wrapper` (its argv up to where
+    /// berthd's goes, e.g. `["setpriv", "--inh-caps", "+sys_admin", "--"]`).
+    pub fn start_wrapped(wrapper: &[&str], args: &[&str]) -> Option<Self> {
         if !is_root() {
             eprintln!("SKIP: the berth e2e tests need root");
             return None;
@@ -723,6 +731,7 @@ impl TestDaemon {
             log: root.join("berthd.log"),
             docker_config: root.join("docker-config"),
             extra_args: args.iter().map(|s| s.to_string()).collect(),
+            wrapper: wrapper.iter().map(|s| s.to_string()).collect(),
             child: None,
             root,
         };
@@ -740,7 +749,14 @@ impl TestDaemon {
             .open(&self.log)
             .unwrap();
         let _ = fs::remove_file(&self.socket);
-        let mut cmd = Command::new(bin("berthd"));
+        let mut cmd = match self.wrapper.split_first() {
+            Some((prog, wrapper_args)) => {
+                let mut c = Command::new(prog);
+                c.args(wrapper_args).arg(bin("berthd"));
+                c
+            }
+            None => Command::new(bin("berthd")),
+        };
         cmd.arg("--data-root")
             .arg(&self.data_root)
             .arg("--exec-root")
