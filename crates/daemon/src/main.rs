@@ -10,6 +10,9 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // As dockerd: files berth makes for containers (etc files, copied layers, the
+    // containers' own umask) do not depend on how the daemon was started.
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
     let args = config::Args::parse();
     let settings = config::Settings::load(args)?;
     tracing_subscriber::fmt()
@@ -22,7 +25,11 @@ async fn main() -> anyhow::Result<()> {
     let engine = berth_engine::Engine::open(settings.engine.clone())
         .await
         .context("opening the engine")?;
-    let listeners = listen::bind_all(&settings.hosts, settings.group.as_deref())?;
+    let listeners = listen::bind_all(
+        &settings.hosts,
+        settings.group.as_deref(),
+        &settings.engine.exec_root,
+    )?;
     tracing::info!(hosts = ?settings.hosts, "API listen");
     server::serve(engine, listeners).await
 }

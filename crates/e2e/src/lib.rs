@@ -683,6 +683,8 @@ pub struct TestDaemon {
     log: PathBuf,
     docker_config: PathBuf,
     extra_args: Vec<String>,
+    /// A command berthd is started under (e.g. `setpriv ... --`), if any.
+    wrapper: Vec<String>,
     child: Option<Child>,
 }
 
@@ -694,6 +696,12 @@ impl TestDaemon {
 
     /// Like [`TestDaemon::start`], with extra berthd flags.
     pub fn start_with(args: &[&str]) -> Self {
+        Self::start_wrapped(&[], args)
+    }
+
+    /// Like [`TestDaemon::start_with`], with berthd run by `wrapper` (its argv up to where
+    /// berthd's goes, e.g. `["setpriv", "--inh-caps", "+sys_admin", "--"]`).
+    pub fn start_wrapped(wrapper: &[&str], args: &[&str]) -> Self {
         assert!(
             is_root(),
             "the berth end-to-end tests need root (namespaces, mounts, cgroups): run them as root"
@@ -724,6 +732,7 @@ impl TestDaemon {
             log: root.join("berthd.log"),
             docker_config: root.join("docker-config"),
             extra_args: args.iter().map(|s| s.to_string()).collect(),
+            wrapper: wrapper.iter().map(|s| s.to_string()).collect(),
             child: None,
             root,
         };
@@ -741,7 +750,14 @@ impl TestDaemon {
             .open(&self.log)
             .unwrap();
         let _ = fs::remove_file(&self.socket);
-        let mut cmd = Command::new(bin("berthd"));
+        let mut cmd = match self.wrapper.split_first() {
+            Some((prog, wrapper_args)) => {
+                let mut c = Command::new(prog);
+                c.args(wrapper_args).arg(bin("berthd"));
+                c
+            }
+            None => Command::new(bin("berthd")),
+        };
         cmd.arg("--data-root")
             .arg(&self.data_root)
             .arg("--exec-root")

@@ -1,5 +1,6 @@
 //! Where the engine keeps things and which runtime it drives.
 
+use berth_image::perms::{private_dir, PRIVATE_DIR};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone)]
@@ -19,6 +20,20 @@ pub struct EngineConfig {
 }
 
 impl EngineConfig {
+    /// Creates the data and exec roots and the directories holding each container's, private
+    /// to root; tightens them when they exist with a looser mode.
+    pub fn private_dirs(&self) -> std::io::Result<()> {
+        for d in [
+            &self.data_root,
+            &self.containers_dir(),
+            &self.exec_root,
+            &self.exec_root.join("s"),
+        ] {
+            private_dir(d, PRIVATE_DIR)
+                .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", d.display())))?;
+        }
+        Ok(())
+    }
     pub fn containers_dir(&self) -> PathBuf {
         self.data_root.join("containers")
     }

@@ -18,6 +18,7 @@ pub use error::{EngineError, ErrorKind, Result};
 use container::{Container, ContainerRecord};
 use events::EventBus;
 use std::collections::{BTreeMap, HashMap};
+use std::os::unix::fs::PermissionsExt;
 use std::sync::{Arc, RwLock};
 use store::ContainerStore;
 
@@ -39,11 +40,12 @@ impl Engine {
     /// Opens (or creates) the data and exec roots, loads every container and settles what
     /// happened while no daemon was running.
     pub async fn open(config: EngineConfig) -> Result<Arc<Self>> {
-        std::fs::create_dir_all(&config.data_root)?;
-        std::fs::create_dir_all(config.containers_dir())?;
-        std::fs::create_dir_all(&config.exec_root)?;
-        let db = redb::Database::create(config.data_root.join("metadata.redb"))
+        config.private_dirs()?;
+        let db_path = config.data_root.join("metadata.redb");
+        let db = redb::Database::create(&db_path)
             .map_err(|e| EngineError::internal(format!("metadata store: {e}")))?;
+        // It holds every container's environment.
+        std::fs::set_permissions(&db_path, std::fs::Permissions::from_mode(0o600))?;
         let db = Arc::new(db);
         let store = ContainerStore::open(db.clone())?;
         let images = images::ImageService::open(&config.data_root, db)?;

@@ -73,10 +73,12 @@ impl ContentStore {
     /// Opens (creating) `<root>/content` and removes half-written ingests left by
     /// a crash.
     pub fn open(root: &Path) -> Result<ContentStore, ContentError> {
-        let blobs = root.join("content").join("sha256");
-        let ingest = root.join("content").join("ingest");
-        fs::create_dir_all(&blobs).map_err(io_err(&blobs))?;
-        fs::create_dir_all(&ingest).map_err(io_err(&ingest))?;
+        let content = root.join("content");
+        let blobs = content.join("sha256");
+        let ingest = content.join("ingest");
+        for d in [&content, &blobs, &ingest] {
+            crate::perms::private_dir(d, crate::perms::PRIVATE_DIR).map_err(io_err(d))?;
+        }
         for entry in fs::read_dir(&ingest).map_err(io_err(&ingest))? {
             let entry = entry.map_err(io_err(&ingest))?;
             let p = entry.path();

@@ -10,6 +10,7 @@ pub mod content;
 pub mod digest;
 pub mod import;
 pub mod layer_apply;
+pub mod perms;
 pub mod reference;
 pub mod snapshot;
 pub mod store;

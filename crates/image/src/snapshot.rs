@@ -27,11 +27,14 @@ use sha2::{Digest as _, Sha256};
 use crate::content::{sync_dir, unique_suffix};
 use crate::digest::Digest;
 use crate::layer_apply::{self, LayerError, WhiteoutMode, OVERLAY_OPAQUE_XATTR};
+use crate::perms::{dir_with_mode, private_dir, PRIVATE_DIR};
 
 /// overlayfs takes its mount options in one page.
 const MAX_MOUNT_OPTIONS: usize = 4095;
 const COPIED_MARKER: &str = "rootfs.copied";
 const EMPTY_LOWER: &str = "lower-empty";
+/// Mode of a root directory no layer gave a mode to, as Docker's.
+const ROOT_DIR: u32 = 0o755;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
@@ -129,7 +132,8 @@ impl Snapshotter {
     /// Opens (creating) `<root>/snapshots`, removing interrupted unpacks/deletes.
     pub fn open(root: &Path) -> Result<Snapshotter, SnapshotError> {
         let dir = root.join("snapshots");
-        fs::create_dir_all(&dir).map_err(io_err("create", &dir))?;
+        // Layers hold the images' setuid files: no host user may reach them.
+        private_dir(&dir, PRIVATE_DIR).map_err(io_err("create", &dir))?;
         for entry in fs::read_dir(&dir).map_err(io_err("read dir", &dir))? {
             let entry = entry.map_err(io_err("read dir", &dir))?;
             if entry.file_name().to_string_lossy().contains(".tmp-") {
@@ -200,7 +204,9 @@ impl Snapshotter {
     ) -> Result<SnapshotInfo, SnapshotError> {
         let tmp = self.dir.join(format!("unpack.tmp-{}", unique_suffix()));
         let fs_dir = tmp.join("fs");
-        fs::create_dir_all(&fs_dir).map_err(io_err("create", &fs_dir))?;
+        private_dir(&tmp, PRIVATE_DIR).map_err(io_err("create", &tmp))?;
+        // A layer without a "./" entry leaves this mode to a copied rootfs's root.
+        dir_with_mode(&fs_dir, ROOT_DIR).map_err(io_err("create", &fs_dir))?;
         let result = self.unpack_into(&tmp, parent, reader, expected_diff_id);
         if result.is_err() {
             let _ = fs::remove_dir_all(&tmp);
@@ -302,9 +308,12 @@ impl Snapshotter {
         }
         let upper = container_dir.join("upper");
         let work = container_dir.join("work");
-        for d in [&rootfs, &upper, &work] {
-            fs::create_dir_all(d).map_err(io_err("create", d))?;
+        // The overlay's root takes the upper dir's mode: it stays open for the container's
+        // users, who never reach it by this host path (the container dir is private).
+        for d in [&rootfs, &upper] {
+            dir_with_mode(d, ROOT_DIR).map_err(io_err("create", d))?;
         }
+        private_dir(&work, PRIVATE_DIR).map_err(io_err("create", &work))?;
         if self.overlay {
             match self.mount_overlay(layers, container_dir, &rootfs, &upper, &work) {
                 Ok(()) => {
@@ -342,7 +351,7 @@ impl Snapshotter {
         let mut lowers: Vec<PathBuf> = layers.iter().rev().map(|l| self.path(l)).collect();
         if lowers.is_empty() {
             let empty = container_dir.join(EMPTY_LOWER);
-            fs::create_dir_all(&empty).map_err(io_err("create", &empty))?;
+            dir_with_mode(&empty, ROOT_DIR).map_err(io_err("create", &empty))?;
             lowers.push(empty);
         }
         for p in lowers
@@ -404,7 +413,7 @@ impl Snapshotter {
     ) -> Result<(), SnapshotError> {
         // An unfinished copy is started over.
         fs::remove_dir_all(rootfs).map_err(io_err("remove", rootfs))?;
-        fs::create_dir_all(rootfs).map_err(io_err("create", rootfs))?;
+        dir_with_mode(rootfs, ROOT_DIR).map_err(io_err("create", rootfs))?;
         for l in layers {
             let src = self.path(l);
             copy_layer(&src, rootfs).map_err(io_err("copy layer into", rootfs))?;

@@ -28,6 +28,18 @@ impl Report {
     }
 }
 
+/// Clears the inheritable and ambient capabilities the daemon may have been started with
+/// (e.g. under `setpriv --inh-caps`): whatever the shim forks, runtime and container
+/// processes, must not get them back through execve. Capabilities are per thread: called
+/// while the shim has only one.
+pub fn drop_inherited_caps() -> Result<()> {
+    use caps::CapSet;
+    if caps::runtime::ambient_set_supported().is_ok() {
+        caps::clear(None, CapSet::Ambient).context("clearing the ambient capabilities")?;
+    }
+    caps::clear(None, CapSet::Inheritable).context("clearing the inheritable capabilities")
+}
+
 /// Forks; the parent exits at once so the shim is not the daemon's child, and the child
 /// starts its own session.
 pub fn detach() -> Result<Report> {

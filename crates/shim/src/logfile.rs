@@ -3,6 +3,7 @@
 use serde::Serialize;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 /// RFC 3339 with nanoseconds in UTC, the way Docker stamps log lines and exit times.
@@ -43,8 +44,14 @@ pub struct LogWriter {
 }
 
 impl LogWriter {
+    /// Opens (creating) the log with Docker's mode, 0640, whatever the umask.
     pub fn open(path: &Path) -> io::Result<Self> {
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o640)
+            .open(path)?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o640))?;
         Ok(Self {
             file,
             buf: Vec::new(),

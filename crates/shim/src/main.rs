@@ -17,6 +17,7 @@ mod stdio;
 
 use anyhow::{Context, Result};
 use berth_shim_protocol::StartReport;
+use std::os::unix::fs::DirBuilderExt;
 
 fn main() {
     let args = match prepare() {
@@ -45,7 +46,12 @@ fn main() {
 fn prepare() -> Result<args::StartArgs> {
     let mut args = args::parse(std::env::args().skip(1))?;
     daemonize::reset_signals()?;
-    std::fs::create_dir_all(&args.state)
+    daemonize::drop_inherited_caps()?;
+    // The daemon made it already; if not, it is private all the same.
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&args.state)
         .with_context(|| format!("creating state dir {}", args.state.display()))?;
     args.state = args.state.canonicalize()?;
     args.bundle = args

@@ -4,6 +4,7 @@ use super::{now_rfc3339, Container, ContainerRecord};
 use crate::error::{EngineError, Result};
 use crate::{names, Engine};
 use berth_api::container::{ContainerCreateRequest, ContainerState, RestartPolicy};
+use berth_image::perms::{private_dir, write_file, PRIVATE_DIR};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -95,7 +96,7 @@ impl Engine {
         let path = argv.remove(0);
 
         let dir = self.config.container_dir(&id);
-        std::fs::create_dir_all(&dir)?;
+        private_dir(&dir, PRIVATE_DIR)?;
         if let Err(e) = write_etc_files(&dir, &config.hostname, &host) {
             let _ = std::fs::remove_dir_all(&dir);
             return Err(e.into());
@@ -263,7 +264,12 @@ fn write_etc_files(
     hostname: &str,
     host: &berth_api::container::HostConfig,
 ) -> std::io::Result<()> {
-    std::fs::write(dir.join("hostname"), format!("{hostname}\n"))?;
+    // Bind-mounted in: readable by every user of the container, whatever the umask.
+    write_file(
+        &dir.join("hostname"),
+        format!("{hostname}\n").as_bytes(),
+        0o644,
+    )?;
     let mut hosts = String::from(
         "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
     );
@@ -277,8 +283,12 @@ fn write_etc_files(
             hosts = h;
         }
     }
-    std::fs::write(dir.join("hosts"), hosts)?;
-    std::fs::write(dir.join("resolv.conf"), resolv_conf(host))?;
+    write_file(&dir.join("hosts"), hosts.as_bytes(), 0o644)?;
+    write_file(
+        &dir.join("resolv.conf"),
+        resolv_conf(host).as_bytes(),
+        0o644,
+    )?;
     Ok(())
 }
 

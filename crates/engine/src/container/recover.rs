@@ -4,6 +4,7 @@
 use super::{now_rfc3339, restart_policy, Container};
 use crate::error::Result;
 use crate::Engine;
+use berth_image::perms::{private_dir, PRIVATE_DIR};
 use berth_shim_protocol::client::ShimClient;
 use berth_shim_protocol::{read_exit_file, ExitStatus, Request, Response};
 use std::collections::HashSet;
@@ -73,6 +74,7 @@ impl Engine {
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().to_string();
             if known.contains(&name) {
+                self.tighten(&name);
                 continue;
             }
             tracing::info!(id = %name, "removing leftovers of an unfinished create or remove");
@@ -82,6 +84,17 @@ impl Engine {
                     let _ = std::fs::remove_dir_all(e.path());
                 }
                 Err(err) => tracing::warn!(id = %name, "leftover rootfs: {err}"),
+            }
+        }
+    }
+
+    /// An older berth made a container's directories world-readable.
+    fn tighten(&self, id: &str) {
+        let dir = self.config.container_dir(id);
+        let dirs = [dir.join("bundle"), dir, self.config.shim_state_dir(id)];
+        for d in dirs.iter().filter(|d| d.is_dir()) {
+            if let Err(err) = private_dir(d, PRIVATE_DIR) {
+                tracing::warn!(%id, "tightening {}: {err}", d.display());
             }
         }
     }

@@ -4,6 +4,7 @@
 use super::{now_rfc3339, Container, ContainerRecord};
 use crate::error::{EngineError, ErrorKind, Result};
 use crate::Engine;
+use berth_image::perms::{private_dir, PRIVATE_DIR};
 use berth_shim_protocol::client::ShimClient;
 use berth_shim_protocol::{Request, Response, StartReport};
 use std::path::Path;
@@ -115,6 +116,8 @@ impl Engine {
         let t0 = std::time::Instant::now();
         self.begin_cgroup_grace_period();
         let dir = self.config.container_dir(&rec.id);
+        // An older berth made it world-readable.
+        private_dir(&dir, PRIVATE_DIR)?;
         let rootfs = self.images.mount_rootfs(&rec.layers, &dir)?;
         ensure_workdir(&rootfs, &rec.config.working_dir)?;
         let t_rootfs = t0.elapsed();
@@ -122,12 +125,12 @@ impl Engine {
         let spec = berth_runtime::spec::build_spec(&input)
             .map_err(|e| EngineError::invalid(e.to_string()))?;
         let bundle = dir.join("bundle");
-        std::fs::create_dir_all(&bundle)?;
+        private_dir(&bundle, PRIVATE_DIR)?;
         berth_runtime::write_bundle(&bundle, &spec)?;
 
         let state_dir = self.config.shim_state_dir(&rec.id);
         let _ = std::fs::remove_dir_all(&state_dir);
-        std::fs::create_dir_all(&state_dir)?;
+        private_dir(&state_dir, PRIVATE_DIR)?;
         let t_bundle = t0.elapsed();
         let pid = self.spawn_shim(rec, &bundle, &state_dir).await?;
         let t_created = t0.elapsed();

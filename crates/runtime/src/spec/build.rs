@@ -167,9 +167,10 @@ fn process(input: &SpecInput, caps: &[String]) -> Result<Process, SpecError> {
     lc.set_bounding(Some(set.clone()));
     lc.set_effective(Some(set.clone()));
     lc.set_permitted(Some(set));
-    // Docker 25+ leaves inheritable and ambient empty (CVE-2022-24769).
-    lc.set_inheritable(None);
-    lc.set_ambient(None);
+    // Docker 25+ leaves inheritable and ambient empty (CVE-2022-24769); written out, see
+    // `empty_missing_inherited_caps`.
+    lc.set_inheritable(Some(Default::default()));
+    lc.set_ambient(Some(Default::default()));
     p.set_capabilities(Some(lc));
 
     p.set_rlimits(Some(resources::rlimits(&input.ulimits, &input.host)?));
@@ -182,6 +183,19 @@ fn process(input: &SpecInput, caps: &[String]) -> Result<Process, SpecError> {
     });
     p.set_selinux_label(None);
     Ok(p)
+}
+
+/// Makes a missing inheritable or ambient set an empty one. runc empties a missing set, but
+/// libcontainer leaves it as it is, so the process would keep the daemon's, and root's
+/// inheritable capabilities become permitted and effective again at execve.
+pub(crate) fn empty_missing_inherited_caps(mut lc: LinuxCapabilities) -> LinuxCapabilities {
+    if lc.inheritable().is_none() {
+        lc.set_inheritable(Some(Default::default()));
+    }
+    if lc.ambient().is_none() {
+        lc.set_ambient(Some(Default::default()));
+    }
+    lc
 }
 
 fn ns(typ: LinuxNamespaceType, path: Option<PathBuf>) -> LinuxNamespace {
@@ -374,8 +388,8 @@ mod tests {
         assert_eq!(caps_of(&spec).len(), 14);
         let json = serde_json::to_value(&spec).unwrap();
         let p = &json["process"];
-        assert!(p["capabilities"].get("inheritable").is_none());
-        assert!(p["capabilities"].get("ambient").is_none());
+        assert_eq!(p["capabilities"]["inheritable"], serde_json::json!([]));
+        assert_eq!(p["capabilities"]["ambient"], serde_json::json!([]));
         assert_eq!(p["oomScoreAdj"], 0);
         assert_eq!(p["cwd"], "/");
         assert_eq!(p["user"]["additionalGids"], serde_json::json!([0]));

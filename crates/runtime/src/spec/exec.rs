@@ -61,6 +61,12 @@ pub fn exec_process(
     }
     p.set_terminal(Some(tty));
     p.set_console_size(None);
+    // A bundle written by an older berth has no inheritable or ambient set.
+    let caps = p
+        .capabilities()
+        .clone()
+        .map(super::build::empty_missing_inherited_caps);
+    p.set_capabilities(caps);
     p
 }
 
@@ -121,5 +127,20 @@ mod tests {
                 .len(),
             15
         );
+    }
+
+    #[test]
+    fn exec_of_an_old_bundle_gets_empty_inherited_sets() {
+        let mut spec = build_spec(&SpecInput::default()).unwrap();
+        let mut process = spec.process().clone().unwrap();
+        let mut caps = process.capabilities().clone().unwrap();
+        caps.set_inheritable(None);
+        caps.set_ambient(None);
+        process.set_capabilities(Some(caps));
+        spec.set_process(Some(process));
+        let p = exec_process(&spec, &["sh".to_string()], &[], None, None, false);
+        let caps = p.capabilities().clone().unwrap();
+        assert_eq!(caps.inheritable().as_ref().map(|s| s.len()), Some(0));
+        assert_eq!(caps.ambient().as_ref().map(|s| s.len()), Some(0));
     }
 }
