@@ -179,7 +179,10 @@ pub async fn attach(
             stream::stream_content_type(tty),
             move |conn| async move {
                 match handle.stream().await {
-                    Ok(shim) => bridge(conn, shim, opts.stdin, keys, std::future::ready(())).await,
+                    Ok(shim) => {
+                        let detach = tty.then_some(keys);
+                        bridge(conn, shim, opts.stdin, detach, std::future::ready(())).await
+                    }
                     Err(e) => tracing::debug!("attach {id}: {e}"),
                 }
             },

@@ -68,7 +68,7 @@ pub async fn start(
                             .await;
                         };
                         if let Some(shim) = started.stream {
-                            bridge(conn, shim, stdin, keys, exited).await;
+                            bridge(conn, shim, stdin, tty.then_some(keys), exited).await;
                         }
                     }
                     Err(e) => {
