@@ -160,6 +160,13 @@ impl EscapeProxy {
         }
         Escape::Data(out)
     }
+
+    /// At the end of input: the bytes of a partial match were input after all.
+    pub fn finish(&mut self) -> Vec<u8> {
+        let held = self.keys[..self.matched].to_vec();
+        self.matched = 0;
+        held
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -230,7 +237,9 @@ pub async fn pump(conn: Hijacked, opts: PumpOpts) -> Result<PumpEnd> {
                 }
             }
             // EOF on stdin: half-close so the process sees EOF; output keeps flowing.
-            let _ = wr.shutdown().await;
+            if wr.write_all(&proxy.finish()).await.is_ok() {
+                let _ = wr.shutdown().await;
+            }
         }))
     } else {
         // Nothing to send: half-close at once, as docker does right after the 101.
@@ -356,5 +365,12 @@ mod tests {
             Escape::Detach(d) => assert_eq!(d, b"\x10"),
             Escape::Data(_) => panic!("no detach"),
         }
+        // A partial match at the end of input is released.
+        match p.feed(b"z\x10") {
+            Escape::Data(d) => assert_eq!(d, b"z"),
+            Escape::Detach(_) => panic!("detached"),
+        }
+        assert_eq!(p.finish(), b"\x10");
+        assert!(p.finish().is_empty());
     }
 }

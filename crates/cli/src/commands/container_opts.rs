@@ -378,6 +378,40 @@ pub struct CreateRequest {
     pub image: String,
 }
 
+/// Checks `--security-opt` values as the docker CLI does and replaces a seccomp profile's file
+/// name by the profile's compacted JSON: the daemon takes the profile, never a path.
+/// `seccomp=unconfined` and `seccomp=builtin` pass through.
+pub fn security_opts(
+    opts: &[String],
+    read_file: &dyn Fn(&str) -> Result<String>,
+) -> Result<Vec<String>> {
+    let mut out = Vec::with_capacity(opts.len());
+    for opt in opts {
+        let mut cut = opt.split_once('=');
+        if cut.is_none() && opt != "no-new-privileges" {
+            cut = opt.split_once(':');
+        }
+        let Some((key, value)) = cut.filter(|(_, v)| !v.is_empty()) else {
+            if opt == "no-new-privileges" {
+                out.push(opt.clone());
+                continue;
+            }
+            bail!("Invalid --security-opt: {opt:?}");
+        };
+        if key != "seccomp" || value == "unconfined" || value == "builtin" {
+            out.push(opt.clone());
+            continue;
+        }
+        let text = read_file(value)
+            .map_err(|e| anyhow::anyhow!("opening seccomp profile ({value}) failed: {e:#}"))?;
+        let json: Value = serde_json::from_str(&text).map_err(|e| {
+            anyhow::anyhow!("compacting json for seccomp profile ({value}) failed: {e}")
+        })?;
+        out.push(format!("seccomp={json}"));
+    }
+    Ok(out)
+}
+
 /// Translates the flags into docker's create body. `attach` is false for `-d` and `create`
 /// without `-a`; `console` is the terminal size for `-t`.
 pub fn build_create(
@@ -434,6 +468,8 @@ pub fn build_create(
         let (path, opts) = t.split_once(':').unwrap_or((t.as_str(), ""));
         tmpfs.insert(path.to_string(), Value::String(opts.to_string()));
     }
+
+    let security_opt = security_opts(&o.security_opt, read_file)?;
 
     let ulimits = o
         .ulimit
@@ -533,7 +569,7 @@ pub fn build_create(
         "Privileged": o.privileged,
         "PublishAllPorts": false,
         "ReadonlyRootfs": o.read_only,
-        "SecurityOpt": list_or_null(&o.security_opt),
+        "SecurityOpt": list_or_null(&security_opt),
         "UTSMode": "",
         "UsernsMode": "",
         "ShmSize": o.shm_size.unwrap_or(0),
@@ -934,6 +970,52 @@ mod tests {
         assert_eq!(b["Env"], json!(["X=1"]));
         assert_eq!(b["StopSignal"], "SIGINT");
         assert_eq!(b["StopTimeout"], 5);
+    }
+
+    #[test]
+    fn seccomp_profiles_are_sent_as_json() {
+        let files = |p: &str| -> Result<String> {
+            match p {
+                "/p.json" => Ok("{\n  \"defaultAction\": \"SCMP_ACT_ALLOW\"\n}\n".into()),
+                "/bad.json" => Ok("{not json".into()),
+                _ => bail!("No such file or directory (os error 2)"),
+            }
+        };
+        let s = |v: &[&str]| v.iter().map(|o| (*o).to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            security_opts(
+                &s(&[
+                    "seccomp=/p.json",
+                    "seccomp=unconfined",
+                    "seccomp:builtin",
+                    "no-new-privileges",
+                    "label=disable",
+                ]),
+                &files
+            )
+            .unwrap(),
+            s(&[
+                r#"seccomp={"defaultAction":"SCMP_ACT_ALLOW"}"#,
+                "seccomp=unconfined",
+                "seccomp:builtin",
+                "no-new-privileges",
+                "label=disable",
+            ])
+        );
+        let err = |o: &str| security_opts(&s(&[o]), &files).unwrap_err().to_string();
+        assert_eq!(
+            err("seccomp=/none.json"),
+            "opening seccomp profile (/none.json) failed: No such file or directory (os error 2)"
+        );
+        assert!(err("seccomp=/bad.json")
+            .starts_with("compacting json for seccomp profile (/bad.json) failed: "));
+        assert_eq!(err("seccomp="), r#"Invalid --security-opt: "seccomp=""#);
+        assert_eq!(err("apparmor"), r#"Invalid --security-opt: "apparmor""#);
+        // Values are the daemon's to judge.
+        assert_eq!(
+            security_opts(&s(&["no-new-privileges=maybe"]), &files).unwrap(),
+            s(&["no-new-privileges=maybe"])
+        );
     }
 
     #[test]

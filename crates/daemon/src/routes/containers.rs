@@ -1,7 +1,7 @@
 //! `/containers/...` routes.
 
 use super::stream::{self, bridge, hijack, wants_upgrade};
-use super::{filters, flag, json, parse_body, ApiError, ApiResult, AppState, Query};
+use super::{filters, flag, json, parse_body, ApiError, ApiResult, AppState, Query, RequestBody};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Request, State};
 use axum::http::{header, StatusCode};
@@ -38,7 +38,11 @@ pub async fn list(State(engine): State<AppState>, q: Query) -> ApiResult {
     Ok(json(StatusCode::OK, &engine.list_containers(&opts)?))
 }
 
-pub async fn create(State(engine): State<AppState>, q: Query, body: Bytes) -> ApiResult {
+pub async fn create(
+    State(engine): State<AppState>,
+    q: Query,
+    RequestBody(body): RequestBody,
+) -> ApiResult {
     let req: ContainerCreateRequest = parse_body(&body)?;
     let (id, warnings) = engine
         .create_container(q.get("name").map(String::as_str), req)
@@ -179,7 +183,10 @@ pub async fn attach(
             stream::stream_content_type(tty),
             move |conn| async move {
                 match handle.stream().await {
-                    Ok(shim) => bridge(conn, shim, opts.stdin, keys, std::future::ready(())).await,
+                    Ok(shim) => {
+                        let detach = tty.then_some(keys);
+                        bridge(conn, shim, opts.stdin, detach, std::future::ready(())).await
+                    }
                     Err(e) => tracing::debug!("attach {id}: {e}"),
                 }
             },

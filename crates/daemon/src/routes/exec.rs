@@ -1,8 +1,7 @@
 //! `/containers/{id}/exec` and `/exec/{id}/...`.
 
 use super::stream::{self, bridge, hijack, wants_upgrade};
-use super::{json, parse_body, ApiResult, AppState, Query};
-use axum::body::Bytes;
+use super::{json, parse_body, read_body, ApiResult, AppState, Query, RequestBody};
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -18,7 +17,7 @@ const EXIT_CODE_GRACE: Duration = Duration::from_secs(5);
 pub async fn create(
     State(engine): State<AppState>,
     Path(id): Path<String>,
-    body: Bytes,
+    RequestBody(body): RequestBody,
 ) -> ApiResult {
     let cfg: ExecConfig = parse_body(&body)?;
     let exec_id = engine.exec_create(&id, cfg)?;
@@ -35,9 +34,7 @@ pub async fn start(
 ) -> ApiResult {
     let upgrade = wants_upgrade(req.headers());
     let (parts, body) = req.into_parts();
-    let body = axum::body::to_bytes(body, 1 << 20)
-        .await
-        .map_err(|e| EngineError::invalid(e.to_string()))?;
+    let body = read_body(body).await?;
     let cfg: ExecStartConfig = parse_body(&body)?;
     let inspect = engine.exec_inspect(&id)?;
     if cfg.detach {
@@ -68,7 +65,7 @@ pub async fn start(
                             .await;
                         };
                         if let Some(shim) = started.stream {
-                            bridge(conn, shim, stdin, keys, exited).await;
+                            bridge(conn, shim, stdin, tty.then_some(keys), exited).await;
                         }
                     }
                     Err(e) => {

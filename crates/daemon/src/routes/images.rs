@@ -1,8 +1,8 @@
 //! `/images/...` routes. Names may contain slashes (`127.0.0.1:5000/x/y:tag`), so everything
 //! after `/images/` is matched as one path and split on its last verb.
 
-use super::{filters, flag, json, ApiResult, AppState, Query};
-use axum::body::{Body, Bytes};
+use super::{filters, flag, json, ApiResult, AppState, Query, RequestBody};
+use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -86,7 +86,7 @@ pub async fn post_dispatch(
     State(engine): State<AppState>,
     Path(rest): Path<String>,
     q: Query,
-    _body: Bytes,
+    _body: RequestBody,
 ) -> ApiResult {
     match split_verb(&rest, &["tag"]) {
         (name, Some("tag")) => {

@@ -7,12 +7,14 @@ mod images;
 mod stream;
 mod system;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, Request};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use berth_engine::{Engine, EngineError, ErrorKind};
+use http_body_util::BodyExt;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -77,25 +79,33 @@ pub fn error_response(status: StatusCode, message: &str) -> Response {
         .unwrap_or_else(|_| status.into_response())
 }
 
-/// An engine error as an HTTP answer.
-pub struct ApiError(pub EngineError);
+/// An engine error, or an HTTP-level one, as an HTTP answer.
+pub enum ApiError {
+    Engine(EngineError),
+    /// A refusal with no engine error kind (a body over the size limit).
+    Status(StatusCode, String),
+}
 
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
-        Self(e)
+        Self::Engine(e)
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = match self.0.kind {
+        let e = match self {
+            Self::Engine(e) => e,
+            Self::Status(status, message) => return error_response(status, &message),
+        };
+        let status = match e.kind {
             ErrorKind::InvalidArgument => StatusCode::BAD_REQUEST,
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::Conflict => StatusCode::CONFLICT,
             ErrorKind::NotModified => return StatusCode::NOT_MODIFIED.into_response(),
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        error_response(status, &self.0.message)
+        error_response(status, &e.message)
     }
 }
 
@@ -139,6 +149,49 @@ pub fn json(status: StatusCode, v: &impl serde::Serialize) -> Response {
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(body))
         .unwrap_or_else(|_| status.into_response())
+}
+
+/// The largest request body read into memory (a create with an inline seccomp profile is a
+/// few tens of KiB). Image imports are streamed and not bound by it.
+pub const MAX_BODY: usize = 2 << 20;
+
+/// Reads a request body of at most [`MAX_BODY`] bytes. A larger one is refused with 413 and
+/// Docker's error shape, before it is read whole.
+pub async fn read_body(body: Body) -> Result<Bytes, ApiError> {
+    match http_body_util::Limited::new(body, MAX_BODY).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(body_too_large()),
+        Err(e) => Err(EngineError::invalid(format!("reading the request body: {e}")).into()),
+    }
+}
+
+fn body_too_large() -> ApiError {
+    ApiError::Status(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!(
+            "request body too large: the limit is {} MiB",
+            MAX_BODY >> 20
+        ),
+    )
+}
+
+/// A handler's request body, read with [`read_body`].
+pub struct RequestBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RequestBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > MAX_BODY as u64) {
+            return Err(body_too_large());
+        }
+        read_body(req.into_body()).await.map(Self)
+    }
 }
 
 /// Parses a JSON request body; an empty body is the default value.

@@ -116,16 +116,74 @@ impl DetachScanner {
         }
         (out, false)
     }
+
+    /// At the end of input: the bytes of a partial match were input after all.
+    pub fn finish(&mut self) -> Vec<u8> {
+        let held = self.keys[..self.held].to_vec();
+        self.held = 0;
+        held
+    }
+}
+
+/// How the client's side of a stream ended.
+enum InputEnd {
+    /// The client half-closed (or its connection failed).
+    Eof,
+    /// The client typed the detach sequence.
+    Detached,
+}
+
+/// Copies client bytes to the shim until the client half-closes or detaches, then half-closes
+/// the shim stream so the process's stdin ends (StdinOnce). With `detach`, the bytes are
+/// scanned for that sequence (TTY streams only, as Docker does); otherwise they pass unchanged.
+async fn pump_input<R, W>(client: &mut R, shim: &mut W, detach: Option<Vec<u8>>) -> InputEnd
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut scanner = detach.map(DetachScanner::new);
+    let mut buf = vec![0u8; 32 * 1024];
+    loop {
+        let n = match client.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let forwarded = match scanner.as_mut() {
+            None => shim.write_all(&buf[..n]).await,
+            Some(scanner) => {
+                let (forward, detached) = scanner.feed(&buf[..n]);
+                if detached {
+                    let _ = shim.write_all(&forward).await;
+                    return InputEnd::Detached;
+                }
+                shim.write_all(&forward).await
+            }
+        };
+        if forwarded.is_err() {
+            // The process's stdin is gone; what the client still sends is dropped.
+            return InputEnd::Eof;
+        }
+    }
+    if let Some(mut scanner) = scanner {
+        let _ = shim.write_all(&scanner.finish()).await;
+    }
+    let _ = shim.shutdown().await;
+    InputEnd::Eof
 }
 
 /// Pumps a client connection to and from a shim stream until the process's output ends (or
-/// the client detaches), then awaits `before_close` and closes the client's side. Without
-/// `stdin`, client bytes are read and dropped so a half-close never ends the stream early.
+/// the client detaches), then awaits `before_close` and closes the client's side. `detach`
+/// is the detach sequence to watch for, on TTY streams only.
+///
+/// The connection is closed only after the client closed its side: closing a socket with
+/// unread bytes resets it, and the client would read "connection reset by peer" in place of
+/// the end of the output. So whatever the client still sends (stdin the process did not
+/// read, or any bytes at all without `stdin`) is read and dropped.
 pub async fn bridge<C, F>(
     client: C,
     shim: ShimStream,
     stdin: bool,
-    detach_keys: Vec<u8>,
+    detach: Option<Vec<u8>>,
     before_close: F,
 ) where
     C: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -133,41 +191,44 @@ pub async fn bridge<C, F>(
 {
     let (mut client_rd, mut client_wr) = tokio::io::split(client);
     let (mut shim_rd, mut shim_wr) = tokio::io::split(shim);
-    let output = async {
-        let _ = tokio::io::copy(&mut shim_rd, &mut client_wr).await;
-        before_close.await;
-        let _ = client_wr.flush().await;
-        let _ = client_wr.shutdown().await;
-    };
-    let input = async {
-        let mut scanner = DetachScanner::new(detach_keys);
-        let mut buf = vec![0u8; 8192];
-        loop {
-            let n = match client_rd.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => n,
-            };
-            if !stdin {
-                continue;
+    let detached = {
+        let output = async {
+            let _ = tokio::io::copy(&mut shim_rd, &mut client_wr).await;
+            before_close.await;
+            let _ = client_wr.flush().await;
+            let _ = client_wr.shutdown().await;
+        };
+        let input = async {
+            if stdin {
+                if let InputEnd::Detached = pump_input(&mut client_rd, &mut shim_wr, detach).await {
+                    return InputEnd::Detached;
+                }
             }
-            let (forward, detached) = scanner.feed(&buf[..n]);
-            if !forward.is_empty() && shim_wr.write_all(&forward).await.is_err() {
-                break;
-            }
-            if detached {
-                return true;
-            }
+            drain(&mut client_rd).await;
+            InputEnd::Eof
+        };
+        tokio::pin!(output, input);
+        tokio::select! {
+            () = &mut output => false,
+            end = &mut input => match end {
+                InputEnd::Detached => true,
+                InputEnd::Eof => {
+                    output.await;
+                    false
+                }
+            },
         }
-        // Client closed its write side: the process's stdin ends (StdinOnce).
-        let _ = shim_wr.shutdown().await;
-        // Keep the task alive so output keeps flowing after a half-close.
-        std::future::pending::<()>().await;
-        false
     };
-    tokio::select! {
-        _ = output => {}
-        _ = input => {}
+    // Output is done: nothing more goes to the process, the rest of the client's bytes are
+    // dropped until it closes.
+    if !detached {
+        drain(&mut client_rd).await;
     }
+}
+
+/// Reads and drops bytes until the end of the stream.
+async fn drain<R: AsyncRead + Unpin>(rd: &mut R) {
+    let _ = tokio::io::copy(rd, &mut tokio::io::sink()).await;
 }
 
 #[cfg(test)]
@@ -182,6 +243,10 @@ mod tests {
         assert_eq!(s.feed(&[0x11, b'x']), (vec![], true));
         let mut s = DetachScanner::new(DEFAULT_DETACH_KEYS.to_vec());
         assert_eq!(s.feed(&[0x10, b'z']), (vec![0x10, b'z'], false));
+        // A partial match at the end of input is released.
+        assert_eq!(s.feed(b"y\x10"), (b"y".to_vec(), false));
+        assert_eq!(s.finish(), vec![0x10]);
+        assert_eq!(s.finish(), Vec::<u8>::new());
     }
 
     #[test]

@@ -205,6 +205,10 @@ fn validate_host_config(host: &mut berth_api::container::HostConfig) -> Result<V
             "can't create 'AutoRemove' container with restart policy",
         ));
     }
+    super::spec::check_capabilities(
+        host.cap_add.as_deref().unwrap_or_default(),
+        host.cap_drop.as_deref().unwrap_or_default(),
+    )?;
     match host.network_mode.as_str() {
         "" | "default" => host.network_mode = "none".into(),
         "none" | "host" => {}
@@ -248,6 +252,7 @@ fn validate_host_config(host: &mut berth_api::container::HostConfig) -> Result<V
     for bind in host.binds.iter().flatten() {
         super::spec::parse_bind(bind)?;
     }
+    super::spec::parse_security_opts(host.security_opt.as_deref().unwrap_or_default())?;
     if host.log_config.as_ref().is_none_or(|l| l.r#type.is_empty()) {
         host.log_config = Some(berth_api::container::LogConfig {
             r#type: "json-file".into(),
@@ -403,6 +408,16 @@ mod tests {
                 name: "always".into(),
                 maximum_retry_count: 0,
             }),
+            ..Default::default()
+        };
+        assert!(validate_host_config(&mut h).is_err());
+        let mut h = berth_api::container::HostConfig {
+            cap_add: Some(vec!["FOO".into()]),
+            ..Default::default()
+        };
+        assert!(validate_host_config(&mut h).is_err());
+        let mut h = berth_api::container::HostConfig {
+            security_opt: Some(vec!["no-new-privileges=maybe".into()]),
             ..Default::default()
         };
         assert!(validate_host_config(&mut h).is_err());

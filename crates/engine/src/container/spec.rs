@@ -4,9 +4,10 @@
 use super::ContainerRecord;
 use crate::error::{EngineError, Result};
 use crate::{container::user, Engine};
+use berth_runtime::seccomp::{self, SeccompError};
 use berth_runtime::spec::{
-    BindMount, NamespaceMode, NetworkMode, Resources, SeccompMode, SpecInput, TmpfsMount, Ulimit,
-    INIT_PATH,
+    caps, BindMount, NamespaceMode, NetworkMode, Resources, SeccompMode, SpecInput, TmpfsMount,
+    Ulimit, INIT_PATH,
 };
 use std::path::{Path, PathBuf};
 
@@ -55,45 +56,88 @@ pub fn parse_bind(spec: &str) -> Result<BindMount> {
     Ok(bind)
 }
 
-fn parse_security_opts(opts: &[String], input: &mut SpecInput) -> Result<()> {
+/// What `HostConfig.SecurityOpt` asks for.
+#[derive(Debug, Default, PartialEq)]
+pub struct SecurityOpts {
+    pub no_new_privileges: bool,
+    pub seccomp: SeccompMode,
+    pub apparmor_profile: Option<String>,
+    /// `systempaths=unconfined`: no masked or read-only paths.
+    pub unconfined_paths: bool,
+}
+
+/// Parses and checks security options as dockerd does, with its messages. A seccomp profile
+/// comes as its JSON text (clients read the file): the daemon opens no file a client names.
+pub fn parse_security_opts(opts: &[String]) -> Result<SecurityOpts> {
+    let mut out = SecurityOpts::default();
     for opt in opts {
-        let (key, value) = opt
-            .split_once(['=', ':'])
-            .map_or((opt.as_str(), ""), |(k, v)| (k, v));
+        match opt.as_str() {
+            "no-new-privileges" => {
+                out.no_new_privileges = true;
+                continue;
+            }
+            // `label=disable` in short: SELinux labels, which berth does not set.
+            "disable" => continue,
+            _ => {}
+        }
+        // Docker's split: at the first `=`, else (deprecated) at the first `:`.
+        let cut = if opt.contains('=') {
+            opt.split_once('=')
+        } else {
+            opt.split_once(':')
+        };
+        let Some((key, value)) = cut else {
+            return Err(EngineError::invalid(format!(
+                "invalid --security-opt 1: {opt:?}"
+            )));
+        };
+        let invalid = || EngineError::invalid(format!("invalid --security-opt 2: {opt:?}"));
         match key {
-            "no-new-privileges" => input.no_new_privileges = value.is_empty() || value == "true",
-            "seccomp" if value == "unconfined" => input.seccomp = SeccompMode::Unconfined,
-            "seccomp" => {
-                // The docker CLI sends the profile's contents; a path is read here for
-                // clients that pass one.
-                let text = if value.trim_start().starts_with('{') {
-                    value.to_string()
-                } else {
-                    std::fs::read_to_string(value).map_err(|e| {
-                        EngineError::invalid(format!(
-                            "opening seccomp profile ({value}) failed: {e}"
-                        ))
-                    })?
-                };
-                let json = serde_json::from_str(&text).map_err(|e| {
-                    EngineError::invalid(format!("decoding seccomp profile failed: {e}"))
-                })?;
-                input.seccomp = SeccompMode::Profile(json);
-            }
-            "apparmor" => input.apparmor_profile = Some(value.to_string()),
             "label" => {}
-            "systempaths" if value == "unconfined" => {
-                input.masked_paths = Some(vec![]);
-                input.readonly_paths = Some(vec![]);
-            }
-            _ => {
-                return Err(EngineError::invalid(format!(
-                    "invalid --security-opt 2: {opt:?}"
-                )))
-            }
+            "apparmor" => out.apparmor_profile = Some(value.to_string()),
+            "seccomp" => out.seccomp = seccomp_mode(value)?,
+            "no-new-privileges" => out.no_new_privileges = go_bool(value).ok_or_else(invalid)?,
+            "systempaths" if value == "unconfined" => out.unconfined_paths = true,
+            _ => return Err(invalid()),
         }
     }
-    Ok(())
+    Ok(out)
+}
+
+/// `seccomp=unconfined`, `seccomp=builtin` (or empty: the default profile), or a profile's
+/// JSON, which must decode and be a valid profile.
+fn seccomp_mode(value: &str) -> Result<SeccompMode> {
+    match value {
+        "unconfined" => return Ok(SeccompMode::Unconfined),
+        "builtin" | "" => return Ok(SeccompMode::Default),
+        _ => {}
+    }
+    let json: serde_json::Value = serde_json::from_str(value).map_err(|e| {
+        let mut msg = SeccompError::Decode(e).to_string();
+        if !value.trim_start().starts_with('{') {
+            msg.push_str(
+                " (the profile's JSON is expected, not a file name: clients read the file)",
+            );
+        }
+        EngineError::invalid(msg)
+    })?;
+    seccomp::validate(&json).map_err(|e| EngineError::invalid(e.to_string()))?;
+    Ok(SeccompMode::Profile(json))
+}
+
+/// Go's `strconv.ParseBool`, which dockerd uses for option values.
+fn go_bool(v: &str) -> Option<bool> {
+    match v {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
+}
+
+/// `--cap-add`/`--cap-drop` names, checked as dockerd does at create.
+pub fn check_capabilities(cap_add: &[String], cap_drop: &[String]) -> Result<()> {
+    caps::check_names(cap_add).map_err(|e| EngineError::invalid(format!("invalid CapAdd: {e}")))?;
+    caps::check_names(cap_drop).map_err(|e| EngineError::invalid(format!("invalid CapDrop: {e}")))
 }
 
 fn namespace_mode(mode: &str) -> NamespaceMode {
@@ -227,7 +271,14 @@ impl Engine {
             host: self.host_info.clone(),
             ..Default::default()
         };
-        parse_security_opts(host.security_opt.as_deref().unwrap_or_default(), &mut input)?;
+        let security = parse_security_opts(host.security_opt.as_deref().unwrap_or_default())?;
+        input.no_new_privileges = security.no_new_privileges;
+        input.seccomp = security.seccomp;
+        input.apparmor_profile = security.apparmor_profile;
+        if security.unconfined_paths {
+            input.masked_paths = Some(vec![]);
+            input.readonly_paths = Some(vec![]);
+        }
         Ok(input)
     }
 
@@ -254,15 +305,70 @@ mod tests {
     }
 
     #[test]
-    fn security_opts_map_to_spec_input() {
-        let mut input = SpecInput::default();
-        parse_security_opts(
-            &["no-new-privileges".into(), "seccomp=unconfined".into()],
-            &mut input,
+    fn security_opts_parse_like_dockerd() {
+        let s = |v: &[&str]| v.iter().map(|o| (*o).to_string()).collect::<Vec<_>>();
+        let o = parse_security_opts(&s(&["no-new-privileges", "seccomp=unconfined"])).unwrap();
+        assert!(o.no_new_privileges);
+        assert_eq!(o.seccomp, SeccompMode::Unconfined);
+        let o = parse_security_opts(&s(&[
+            "no-new-privileges=true",
+            "no-new-privileges:0",
+            "seccomp=builtin",
+            "label=disable",
+            "disable",
+            "apparmor=unconfined",
+            "systempaths=unconfined",
+        ]))
+        .unwrap();
+        assert!(!o.no_new_privileges);
+        assert_eq!(o.seccomp, SeccompMode::Default);
+        assert_eq!(o.apparmor_profile.as_deref(), Some("unconfined"));
+        assert!(o.unconfined_paths);
+        let profile = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO"}]}"#;
+        let o = parse_security_opts(&[format!("seccomp={profile}")]).unwrap();
+        assert!(matches!(o.seccomp, SeccompMode::Profile(_)));
+
+        let err = |v: &str| parse_security_opts(&s(&[v])).unwrap_err().message;
+        assert_eq!(
+            err("no-new-privileges=maybe"),
+            r#"invalid --security-opt 2: "no-new-privileges=maybe""#
+        );
+        assert_eq!(
+            err("no-new-privileges="),
+            r#"invalid --security-opt 2: "no-new-privileges=""#
+        );
+        assert_eq!(err("bogus=1"), r#"invalid --security-opt 2: "bogus=1""#);
+        assert_eq!(
+            err("systempaths=confined"),
+            r#"invalid --security-opt 2: "systempaths=confined""#
+        );
+        assert_eq!(err("bogus"), r#"invalid --security-opt 1: "bogus""#);
+        assert!(err("seccomp={bad").starts_with("Decoding seccomp profile failed: "));
+        assert!(err(r#"seccomp={"defaultAction":"SCMP_ACT_NOPE"}"#)
+            .starts_with("Decoding seccomp profile failed: "));
+        // A file name is not opened: it is not JSON.
+        let e = err("seccomp=/etc/passwd");
+        assert!(e.starts_with("Decoding seccomp profile failed: "), "{e}");
+        assert!(e.contains("not a file name"), "{e}");
+    }
+
+    #[test]
+    fn capabilities_are_checked_with_dockerd_messages() {
+        let s = |v: &[&str]| v.iter().map(|o| (*o).to_string()).collect::<Vec<_>>();
+        check_capabilities(
+            &s(&["ALL", "net_admin", "CAP_SYS_TIME"]),
+            &s(&["all", "Kill"]),
         )
         .unwrap();
-        assert!(input.no_new_privileges);
-        assert_eq!(input.seccomp, SeccompMode::Unconfined);
-        assert!(parse_security_opts(&["bogus=1".into()], &mut input).is_err());
+        assert_eq!(
+            check_capabilities(&s(&["CAP_FOO"]), &[])
+                .unwrap_err()
+                .message,
+            r#"invalid CapAdd: unknown capability: "CAP_FOO""#
+        );
+        assert_eq!(
+            check_capabilities(&[], &s(&["bar"])).unwrap_err().message,
+            r#"invalid CapDrop: unknown capability: "CAP_BAR""#
+        );
     }
 }

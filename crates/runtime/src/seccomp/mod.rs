@@ -213,14 +213,41 @@ pub fn resolve(
     profile: &serde_json::Value,
     target: &Target<'_>,
 ) -> Result<Option<LinuxSeccomp>, SeccompError> {
-    let profile: Profile = serde_json::from_value(profile.clone())?;
-    resolve_profile(profile, target)
+    resolve_profile(parse(profile)?, target)
 }
 
 /// Resolves Docker's embedded default profile.
 pub fn resolve_default(target: &Target<'_>) -> Result<Option<LinuxSeccomp>, SeccompError> {
     let profile: Profile = serde_json::from_str(DEFAULT_PROFILE)?;
     resolve_profile(profile, target)
+}
+
+/// A profile is a JSON object (serde would also take an array for a struct).
+fn parse(profile: &serde_json::Value) -> Result<Profile, SeccompError> {
+    if !profile.is_object() {
+        return Err(SeccompError::Decode(serde::de::Error::custom(
+            "the profile is not a JSON object",
+        )));
+    }
+    Ok(serde_json::from_value(profile.clone())?)
+}
+
+/// Checks a Docker-format profile without a container to resolve it for: its shape and
+/// actions, every rule's `minKernel`, and the conflicts resolving would find. Lets the engine
+/// refuse a bad profile at create.
+pub fn validate(profile: &serde_json::Value) -> Result<(), SeccompError> {
+    let profile = parse(profile)?;
+    for rule in profile.syscalls.iter().flatten() {
+        for filter in [&rule.includes, &rule.excludes].into_iter().flatten() {
+            min_kernel(&filter.min_kernel)?;
+        }
+    }
+    let target = Target {
+        caps: &[],
+        arch: native_arch(),
+        kernel: None,
+    };
+    resolve_profile(profile, &target).map(drop)
 }
 
 fn resolve_profile(
@@ -450,6 +477,40 @@ mod tests {
         ));
         let bad = serde_json::json!({"defaultAction": "SCMP_ACT_NOPE", "syscalls": []});
         assert!(resolve(&bad, &target(&c)).is_err());
+    }
+
+    #[test]
+    fn validate_finds_what_resolve_would() {
+        let ok = serde_json::json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]
+        });
+        validate(&ok).unwrap();
+        validate(&serde_json::from_str(DEFAULT_PROFILE).unwrap()).unwrap();
+        validate(&serde_json::json!({})).unwrap();
+        let bad = [
+            serde_json::json!([]),
+            serde_json::json!({"defaultAction": "SCMP_ACT_NOPE"}),
+            serde_json::json!({"defaultAction": 3}),
+            serde_json::json!({"syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO"}]}),
+            serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW",
+                "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_BOGUS"}]}),
+            serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW",
+                "syscalls": [{"name": "a", "names": ["b"], "action": "SCMP_ACT_ERRNO"}]}),
+            // A rule another arch would skip is still checked.
+            serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW",
+                "syscalls": [{"names": ["a"], "action": "SCMP_ACT_ERRNO",
+                    "excludes": {"arches": ["amd64", "arm64"], "minKernel": "five"}}]}),
+        ];
+        for p in &bad {
+            assert!(validate(p).is_err(), "{p}");
+        }
+        let err = validate(&serde_json::json!({"defaultAction": "SCMP_ACT_NOPE"})).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("Decoding seccomp profile failed: "),
+            "{err}"
+        );
     }
 
     #[test]

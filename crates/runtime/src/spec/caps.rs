@@ -85,25 +85,37 @@ pub fn caps_from_mask(mask: u64) -> Vec<String> {
         .collect()
 }
 
-/// Upper-cases, adds the `CAP_` prefix and checks each name, keeping the `ALL` magic value.
-/// Unknown names fail with Docker's message: `unknown capability: "CAP_FOO"`.
-/// A known capability missing from `available` fails like Docker does when the
-/// daemon itself lacks it.
+/// Upper-cases and adds the `CAP_` prefix, keeping the `ALL` magic value. Unknown names fail
+/// with Docker's message: `unknown capability: "CAP_FOO"`.
+fn canonical(raw: &str) -> Result<String, SpecError> {
+    let c = raw.to_uppercase();
+    if c == ALL {
+        return Ok(c);
+    }
+    let c = if c.starts_with("CAP_") {
+        c
+    } else {
+        format!("CAP_{c}")
+    };
+    if cap_bit(&c).is_none() {
+        return Err(SpecError::UnknownCapability(c));
+    }
+    Ok(c)
+}
+
+/// Checks `--cap-add`/`--cap-drop` names as Docker does at create: any case, with or without
+/// `CAP_`, or `ALL`. Whether the host has them is only known at start.
+pub fn check_names(names: &[String]) -> Result<(), SpecError> {
+    names.iter().try_for_each(|n| canonical(n).map(drop))
+}
+
+/// Canonical names; a known capability missing from `available` fails like Docker does when
+/// the daemon itself lacks it.
 fn normalize(names: &[String], available: &[String]) -> Result<Vec<String>, SpecError> {
     let mut out = Vec::with_capacity(names.len());
     for raw in names {
-        let mut c = raw.to_uppercase();
-        if c == ALL {
-            out.push(c);
-            continue;
-        }
-        if !c.starts_with("CAP_") {
-            c = format!("CAP_{c}");
-        }
-        if cap_bit(&c).is_none() {
-            return Err(SpecError::UnknownCapability(c));
-        }
-        if !available.contains(&c) {
+        let c = canonical(raw)?;
+        if c != ALL && !available.contains(&c) {
             return Err(SpecError::UnavailableCapability(c));
         }
         out.push(c);
@@ -220,6 +232,30 @@ mod tests {
     fn unknown_capability_message() {
         let err = effective_caps(false, &s(&["foo"]), &[], &all()).unwrap_err();
         assert_eq!(err.to_string(), "unknown capability: \"CAP_FOO\"");
+    }
+
+    #[test]
+    fn names_are_checked_like_docker() {
+        check_names(&s(&[
+            "ALL",
+            "all",
+            "net_admin",
+            "CAP_SYS_ADMIN",
+            "Cap_Chown",
+            "bpf",
+        ]))
+        .unwrap();
+        for bad in ["FOO", "CAP_FOO", "", "CAP_", "NET ADMIN", "ALL_CAPS"] {
+            let err = check_names(&s(&["KILL", bad])).unwrap_err();
+            assert!(
+                err.to_string().starts_with("unknown capability: \"CAP_"),
+                "{bad}: {err}"
+            );
+        }
+        assert_eq!(
+            check_names(&s(&["foo"])).unwrap_err().to_string(),
+            "unknown capability: \"CAP_FOO\""
+        );
     }
 
     #[test]
