@@ -1,0 +1,2 @@
+//! berth's image builder, front half.
+pub mod shell;
