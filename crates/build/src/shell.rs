@@ -577,7 +577,9 @@ impl Pattern {
                     }
                 }
                 PatTok::Any => (1..=s.len()).for_each(|j| next[j] = reach[j - 1]),
-                PatTok::Lit(c) => (1..=s.len()).for_each(|j| next[j] = reach[j - 1] && s[j - 1] == *c),
+                PatTok::Lit(c) => {
+                    (1..=s.len()).for_each(|j| next[j] = reach[j - 1] && s[j - 1] == *c)
+                }
             }
             reach = next;
         }
@@ -671,10 +673,17 @@ mod tests {
     use super::*;
 
     fn env() -> Vec<String> {
-        ["PWD=/home", "SHELL=bash", "KOREAN=한국어", "NULL=", "HI=a b", "P=/usr/local/bin"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
+        [
+            "PWD=/home",
+            "SHELL=bash",
+            "KOREAN=한국어",
+            "NULL=",
+            "HI=a b",
+            "P=/usr/local/bin",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
     }
 
     fn word(input: &str) -> Result<String, LexError> {
@@ -766,7 +775,10 @@ mod tests {
     fn backtick_escape() {
         let lex = Lexer::new('`');
         let e = env();
-        assert_eq!(lex.process_word(r"c:\path\$PWD", &e).unwrap(), r"c:\path\/home");
+        assert_eq!(
+            lex.process_word(r"c:\path\$PWD", &e).unwrap(),
+            r"c:\path\/home"
+        );
         assert_eq!(lex.process_word("a`$PWD", &e).unwrap(), "a$PWD");
         assert_eq!(lex.process_word("\"a`\"b\"", &e).unwrap(), "a\"b");
     }
@@ -802,13 +814,19 @@ mod tests {
     fn skip_unset_keeps_references() {
         let mut lex = Lexer::new('\\');
         lex.skip_unset_env = true;
-        assert_eq!(lex.process_word("$A ${B} ${C:-d}", &NoEnv).unwrap(), "$A ${B} ${C:-d}");
+        assert_eq!(
+            lex.process_word("$A ${B} ${C:-d}", &NoEnv).unwrap(),
+            "$A ${B} ${C:-d}"
+        );
     }
 
     #[test]
     fn error_reads_like_docker() {
         let e = word("he${PWD").unwrap_err();
-        assert_eq!(e.to_string(), r#"failed to process "he${PWD": syntax error: missing '}'"#);
+        assert_eq!(
+            e.to_string(),
+            r#"failed to process "he${PWD": syntax error: missing '}'"#
+        );
         let e = word("${X:?must be set}").unwrap_err();
         assert_eq!(e.message, "X: must be set");
     }
