@@ -100,9 +100,20 @@ pub(crate) fn check_from_has_no_variable(raw: &str) -> Result<(), String> {
 
 /// The `from=` of a mount as written, for the build graph.
 pub fn mount_from(raw: &str) -> Option<String> {
+    mount_field(raw, &["from"])
+}
+
+/// The mount's target as written (for messages).
+pub fn mount_target(raw: &str) -> Option<String> {
+    mount_field(raw, &["target", "dst", "destination"])
+}
+
+fn mount_field(raw: &str, keys: &[&str]) -> Option<String> {
     csv_fields(raw).ok()?.into_iter().find_map(|f| {
         let (k, v) = f.split_once('=')?;
-        k.eq_ignore_ascii_case("from").then(|| v.to_string())
+        keys.iter()
+            .any(|key| k.eq_ignore_ascii_case(key))
+            .then(|| v.to_string())
     })
 }
 
