@@ -440,6 +440,36 @@ pub struct Entry {
     pub is_dir: bool,
 }
 
+/// A copy-source wildcard (`*.go`, `src/**/x`), matched like a `.dockerignore` pattern.
+pub(crate) fn compile_glob(p: &str) -> Result<Pattern, IgnoreError> {
+    validate(p).map_err(|_| IgnoreError::BadPattern(p.to_string()))?;
+    let kind = compile(p).map_err(|_| IgnoreError::BadPattern(p.to_string()))?;
+    Ok(Pattern {
+        cleaned: p.to_string(),
+        exclusion: false,
+        kind,
+    })
+}
+
+impl Pattern {
+    pub(crate) fn is_match(&self, path: &str) -> bool {
+        self.matches(path)
+    }
+}
+
+/// Every entry under `root/rel` (not `rel` itself), nothing excluded, paths
+/// relative to `root`.
+pub(crate) fn walk_under(root: &Path, rel: &str) -> Result<Vec<Entry>, IgnoreError> {
+    let mut out = Vec::new();
+    let dir = if rel.is_empty() {
+        root.to_path_buf()
+    } else {
+        root.join(rel)
+    };
+    walk(&dir, rel, None, &Matcher::default(), &mut out)?;
+    Ok(out)
+}
+
 /// Lists what Docker sends of `root` as the build context: every file,
 /// directory and symlink not excluded, in walk order (each directory's entries
 /// by name, depth first). Symlinks are not followed.

@@ -1,4 +1,5 @@
 //! berth's image builder, front half.
+pub mod cache;
 pub mod graph;
 pub mod ignore;
 pub mod mount;

@@ -3,7 +3,7 @@
 //! variables, defaults and checks applied.
 
 /// What is mounted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum MountType {
     Bind,
     Cache,
@@ -26,7 +26,7 @@ impl MountType {
 }
 
 /// How concurrent builds share a cache mount.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Sharing {
     Shared,
     Private,
@@ -34,7 +34,7 @@ pub enum Sharing {
 }
 
 /// One `--mount`, values expanded.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Mount {
     pub kind: MountType,
     /// A stage name or index, or an image (bind and cache mounts).

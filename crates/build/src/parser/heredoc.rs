@@ -4,7 +4,7 @@
 use crate::shell::{Lexer, NoEnv};
 
 /// One heredoc attached to an instruction.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Heredoc {
     /// The terminator word, quotes removed (`EOF`).
     pub name: String,

@@ -9,7 +9,7 @@ use super::heredoc::{parse_heredoc, Heredoc};
 use super::node::Node;
 
 /// A key/value pair of `ENV` or `LABEL`, as written.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct KeyValue {
     pub key: String,
     pub value: String,
@@ -18,14 +18,14 @@ pub struct KeyValue {
 }
 
 /// One name of `ARG name[=default]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ArgDecl {
     pub key: String,
     pub value: Option<String>,
 }
 
 /// The command of `RUN`, `CMD` or `ENTRYPOINT`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CommandLine {
     /// Exec form: the argv. Shell form: one string (empty when no arguments).
     pub args: Vec<String>,
@@ -50,7 +50,7 @@ impl CommandLine {
 }
 
 /// `FROM [--platform=p] image [AS name]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct From {
     /// The base as written: an image reference, a stage name, `scratch`, or
     /// something with `${VAR}` of the meta args.
@@ -61,7 +61,7 @@ pub struct From {
 }
 
 /// `RUN`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Run {
     pub command: CommandLine,
     /// Heredoc bodies; with a shell-form `RUN <<EOF` the body is the script.
@@ -73,7 +73,7 @@ pub struct Run {
 }
 
 /// An inline source of `COPY`/`ADD` (`COPY <<EOF /dst`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SourceContent {
     /// The file name (the heredoc's terminator word).
     pub path: String,
@@ -83,7 +83,7 @@ pub struct SourceContent {
 }
 
 /// `COPY`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Copy {
     pub sources: Vec<String>,
     pub contents: Vec<SourceContent>,
@@ -98,7 +98,7 @@ pub struct Copy {
 }
 
 /// `ADD`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Add {
     /// Paths in the context, URLs or git repositories.
     pub sources: Vec<String>,
@@ -114,7 +114,7 @@ pub struct Add {
 }
 
 /// `HEALTHCHECK`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub enum Healthcheck {
     /// `HEALTHCHECK NONE`: disable the base image's check.
     None,
@@ -122,7 +122,7 @@ pub enum Healthcheck {
 }
 
 /// `HEALTHCHECK [options] CMD ...`, as the image config stores it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct HealthConfig {
     /// `["CMD", argv...]` (exec form) or `["CMD-SHELL", command]`.
     pub test: Vec<String>,
@@ -134,14 +134,14 @@ pub struct HealthConfig {
 }
 
 /// `ONBUILD <instruction>`: stored as text in the image, run by child builds.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Onbuild {
     /// The trigger as the image config stores it (heredoc bodies appended).
     pub expression: String,
 }
 
 /// A Dockerfile instruction.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub enum Instruction {
     Add(Add),
     Arg(Vec<ArgDecl>),
