@@ -7,7 +7,7 @@
 //! an image; a mount's `from=` names a stage by name, or else an image. A cycle
 //! is refused, then a reference to a stage defined later.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::mount::{mount_from, mount_target};
 use crate::parser::{Dockerfile, Instruction};
@@ -83,6 +83,8 @@ impl BuildGraph {
         target: Option<&str>,
     ) -> Result<BuildGraph, GraphError> {
         let mut stages = Vec::new();
+        // Names of the stages defined so far: `FROM x` only sees those.
+        let mut earlier = BTreeMap::new();
         for stage in &df.stages {
             let from = meta
                 .resolve_from(stage, df.escape())
@@ -90,12 +92,8 @@ impl BuildGraph {
                     line: Some(e.line),
                     message: e.message,
                 })?;
-            let earlier = df.stages[..stage.index].iter().find(|s| {
-                s.name()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(&from.image))
-            });
-            let base = match earlier {
-                Some(s) => Base::Stage(s.index),
+            let base = match earlier.get(&from.image.to_lowercase()) {
+                Some(&i) => Base::Stage(i),
                 None if from.image == "scratch" => Base::Scratch,
                 None => Base::Image(from.image),
             };
@@ -110,6 +108,9 @@ impl BuildGraph {
                 platform: from.platform,
                 images: BTreeSet::new(),
             });
+            if let Some(name) = stage.name() {
+                earlier.insert(name.to_string(), stage.index);
+            }
         }
         let refs = references(df, &mut stages)?;
         check_cycles(&stages, &refs)?;
@@ -156,19 +157,21 @@ impl BuildGraph {
     }
 }
 
-fn by_name(stages: &[StageNode], name: &str) -> Option<usize> {
+/// Stage names (lowercase, as parsed) to indexes.
+fn names(stages: &[StageNode]) -> BTreeMap<String, usize> {
     stages
         .iter()
-        .find(|s| {
-            s.name
-                .as_deref()
-                .is_some_and(|n| n.eq_ignore_ascii_case(name))
-        })
-        .map(|s| s.index)
+        .filter_map(|s| Some((s.name.clone()?, s.index)))
+        .collect()
+}
+
+fn by_name(names: &BTreeMap<String, usize>, name: &str) -> Option<usize> {
+    names.get(&name.to_lowercase()).copied()
 }
 
 fn references(df: &Dockerfile, stages: &mut [StageNode]) -> Result<Vec<Reference>, GraphError> {
     let mut refs = Vec::new();
+    let names = names(stages);
     for stage in &df.stages {
         let here = stages[stage.index].display_name();
         for step in &stage.steps {
@@ -185,7 +188,7 @@ fn references(df: &Dockerfile, stages: &mut [StageNode]) -> Result<Vec<Reference
                             return Err(err(format!("invalid stage index {i}")))
                         }
                         Ok(i) => Some(i as usize),
-                        Err(_) => by_name(stages, from),
+                        Err(_) => by_name(&names, from),
                     };
                     let forward_error = format!(
                         "cannot copy from stage {}, it needs to be defined before current stage {}",
@@ -212,7 +215,7 @@ fn references(df: &Dockerfile, stages: &mut [StageNode]) -> Result<Vec<Reference
                             go_quote(&from),
                             go_quote(&mount_target(raw).unwrap_or_default())
                         );
-                        let to = by_name(stages, &from);
+                        let to = by_name(&names, &from);
                         record(
                             stages,
                             &mut refs,
@@ -257,36 +260,42 @@ fn record(
 }
 
 fn check_cycles(stages: &[StageNode], refs: &[Reference]) -> Result<(), GraphError> {
-    // 0: unvisited, 1: on the current path, 2: done.
-    fn visit(s: usize, stages: &[StageNode], state: &mut [u8]) -> Option<usize> {
-        match state[s] {
-            1 => return Some(s),
-            2 => return None,
-            _ => {}
-        }
-        state[s] = 1;
-        for &d in &stages[s].deps {
-            if let Some(c) = visit(d, stages, state) {
-                return Some(c);
-            }
-        }
-        state[s] = 2;
-        None
-    }
+    // Iterative depth-first search (a long chain of stages must not exhaust the
+    // stack). 0: unvisited, 1: on the current path, 2: done.
     let mut state = vec![0u8; stages.len()];
-    for s in 0..stages.len() {
-        if let Some(c) = visit(s, stages, &mut state) {
-            let line = refs
-                .iter()
-                .find(|r| r.to == c || r.from == c)
-                .map(|r| r.line);
-            return Err(GraphError {
-                line,
-                message: format!(
-                    "circular dependency detected on stage: {}",
-                    stages[s].display_name()
-                ),
-            });
+    for start in 0..stages.len() {
+        if state[start] != 0 {
+            continue;
+        }
+        let mut path: Vec<(usize, Vec<usize>)> =
+            vec![(start, stages[start].deps.iter().copied().collect())];
+        state[start] = 1;
+        while let Some((node, pending)) = path.last_mut() {
+            let node = *node;
+            match pending.pop() {
+                Some(d) if state[d] == 1 => {
+                    let line = refs
+                        .iter()
+                        .find(|r| r.to == d || r.from == d)
+                        .map(|r| r.line);
+                    return Err(GraphError {
+                        line,
+                        message: format!(
+                            "circular dependency detected on stage: {}",
+                            stages[start].display_name()
+                        ),
+                    });
+                }
+                Some(d) if state[d] == 0 => {
+                    state[d] = 1;
+                    path.push((d, stages[d].deps.iter().copied().collect()));
+                }
+                Some(_) => {}
+                None => {
+                    state[node] = 2;
+                    path.pop();
+                }
+            }
         }
     }
     Ok(())
@@ -296,7 +305,7 @@ fn find_target(stages: &[StageNode], target: Option<&str>) -> Result<usize, Grap
     let Some(t) = target.filter(|t| !t.is_empty()) else {
         return Ok(stages.len() - 1);
     };
-    by_name(stages, t).ok_or_else(|| {
+    by_name(&names(stages), t).ok_or_else(|| {
         let names: Vec<&str> = stages.iter().filter_map(|s| s.name.as_deref()).collect();
         GraphError {
             line: None,
@@ -451,6 +460,16 @@ COPY --from=nginx:latest /etc/nginx /etc/nginx
         for (text, want) in cases {
             assert_eq!(graph(text, None).unwrap_err().to_string(), *want, "{text}");
         }
+    }
+
+    #[test]
+    fn long_chains_do_not_exhaust_the_stack() {
+        let mut text = String::from("FROM a AS s0\n");
+        for i in 1..20_000 {
+            text.push_str(&format!("FROM s{} AS s{i}\n", i - 1));
+        }
+        let g = graph(&text, None).unwrap();
+        assert_eq!((g.needed.len(), g.waves.len()), (20_000, 20_000));
     }
 
     #[test]

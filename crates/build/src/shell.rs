@@ -185,7 +185,12 @@ impl Words {
     }
 }
 
+/// How deep `${...}` and quotes may nest: deeper input is refused rather than
+/// risking the stack of the process parsing it.
+const MAX_DEPTH: usize = 256;
+
 struct ShellWord<'a> {
+    depth: usize,
     lex: &'a Lexer,
     env: &'a dyn Env,
     scanner: Scanner,
@@ -199,6 +204,7 @@ type Step<T> = Result<T, String>;
 impl<'a> ShellWord<'a> {
     fn new(lex: &'a Lexer, word: &str, env: &'a dyn Env) -> Self {
         ShellWord {
+            depth: 0,
             lex,
             env,
             scanner: Scanner {
@@ -220,9 +226,14 @@ impl<'a> ShellWord<'a> {
     }
 
     fn process_stop_on(&mut self, stop: Option<char>, raw: bool) -> Step<(String, Vec<String>)> {
+        if self.depth >= MAX_DEPTH {
+            return Err("syntax error: substitutions nested too deeply".into());
+        }
+        self.depth += 1;
         let saved = std::mem::replace(&mut self.raw_escapes, raw);
         let out = self.stop_on_inner(stop);
         self.raw_escapes = saved;
+        self.depth -= 1;
         out
     }
 
@@ -561,12 +572,11 @@ impl Pattern {
         Ok(Pattern(toks))
     }
 
-    /// Whether the whole of `s` matches.
-    fn matches(&self, s: &[char]) -> bool {
-        // reach[j]: the first i tokens can match s[..j].
+    /// For each `j`, whether the pattern matches `s[..j]` exactly (one pass).
+    fn prefix_ends(toks: &[PatTok], s: &[char]) -> Vec<bool> {
         let mut reach = vec![false; s.len() + 1];
         reach[0] = true;
-        for tok in &self.0 {
+        for tok in toks {
             let mut next = vec![false; s.len() + 1];
             match tok {
                 PatTok::Star => {
@@ -583,31 +593,35 @@ impl Pattern {
             }
             reach = next;
         }
-        reach[s.len()]
+        reach
     }
 
     fn trim_prefix(&self, value: &str, longest: bool) -> String {
         let chars: Vec<char> = value.chars().collect();
-        let mut ends: Box<dyn Iterator<Item = usize>> = if longest {
-            Box::new((0..=chars.len()).rev())
+        let ends = Self::prefix_ends(&self.0, &chars);
+        let pick = if longest {
+            ends.iter().rposition(|&m| m)
         } else {
-            Box::new(0..=chars.len())
+            ends.iter().position(|&m| m)
         };
-        match ends.find(|&e| self.matches(&chars[..e])) {
+        match pick {
             Some(e) => chars[e..].iter().collect(),
             None => value.to_string(),
         }
     }
 
     fn trim_suffix(&self, value: &str, longest: bool) -> String {
-        let chars: Vec<char> = value.chars().collect();
-        let mut starts: Box<dyn Iterator<Item = usize>> = if longest {
-            Box::new(0..=chars.len())
+        // A suffix match is a prefix match of the reversed pattern on the reversed value.
+        let rev_toks: Vec<PatTok> = self.0.iter().rev().copied().collect();
+        let rev: Vec<char> = value.chars().rev().collect();
+        let ends = Self::prefix_ends(&rev_toks, &rev);
+        let pick = if longest {
+            ends.iter().rposition(|&m| m)
         } else {
-            Box::new((0..=chars.len()).rev())
+            ends.iter().position(|&m| m)
         };
-        match starts.find(|&s| self.matches(&chars[s..])) {
-            Some(s) => chars[..s].iter().collect(),
+        match pick {
+            Some(e) => rev[e..].iter().rev().collect(),
             None => value.to_string(),
         }
     }
@@ -615,10 +629,10 @@ impl Pattern {
     /// The leftmost match at or after `from`, longest at that start.
     fn find(&self, chars: &[char], from: usize) -> Option<(usize, usize)> {
         (from..=chars.len()).find_map(|start| {
-            (start..=chars.len())
-                .rev()
-                .find(|&end| self.matches(&chars[start..end]))
-                .map(|end| (start, end))
+            let ends = Self::prefix_ends(&self.0, &chars[start..]);
+            ends.iter()
+                .rposition(|&m| m)
+                .map(|len| (start, start + len))
         })
     }
 
@@ -818,6 +832,24 @@ mod tests {
             lex.process_word("$A ${B} ${C:-d}", &NoEnv).unwrap(),
             "$A ${B} ${C:-d}"
         );
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_crash() {
+        let deep = "${a:-".repeat(100_000);
+        let e = word(&deep).unwrap_err();
+        assert_eq!(e.message, "syntax error: substitutions nested too deeply");
+        let ok = format!("{}x{}", "${a:-".repeat(100), "}".repeat(100));
+        assert_eq!(word(&ok).unwrap(), "x");
+    }
+
+    #[test]
+    fn long_values_stay_fast() {
+        let long: Vec<String> = vec![format!("V={}", "ab/".repeat(3000))];
+        let lex = Lexer::new('\\');
+        assert_eq!(lex.process_word("${V##*/}", &long).unwrap(), "");
+        assert_eq!(lex.process_word("${V%%/*}", &long).unwrap(), "ab");
+        assert_eq!(lex.process_word("${V#*/}", &long).unwrap().len(), 8997);
     }
 
     #[test]

@@ -102,12 +102,13 @@ pub fn parse(text: &str) -> Result<Dockerfile, ParseError> {
     let nodes = node::parse_nodes(text)?;
     let mut meta_args = Vec::new();
     let mut stages: Vec<Stage> = Vec::new();
+    let mut names = std::collections::BTreeSet::new();
     for n in &nodes.nodes {
         let step = to_step(n)?;
         match step.instruction {
             Instruction::From(from) => {
                 if let Some(name) = &from.name {
-                    if stages.iter().any(|s| s.name() == Some(name)) {
+                    if !names.insert(name.clone()) {
                         return Err(ParseError::at(
                             step.line,
                             format!("{name} stage name already used"),

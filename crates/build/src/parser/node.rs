@@ -176,6 +176,12 @@ impl Node {
 
 /// Splits one instruction line into keyword, flags and arguments.
 pub(crate) fn node_from_line(line: &str, escape: char) -> Result<Node, String> {
+    split_line(line, escape, false)
+}
+
+/// `nested`: the line is what an `ONBUILD` wraps; an `ONBUILD` there is an error
+/// later anyway, so it is not split further (no recursion on `ONBUILD ONBUILD ...`).
+fn split_line(line: &str, escape: char, nested: bool) -> Result<Node, String> {
     let trimmed = line.trim();
     let mut parts = split_blanks(trimmed, 2).into_iter();
     let keyword = parts.next().unwrap_or_default();
@@ -209,9 +215,10 @@ pub(crate) fn node_from_line(line: &str, escape: char) -> Result<Node, String> {
                 node.args = vec![rest.to_string()];
             }
         }
+        "onbuild" if nested => {}
         "onbuild" => {
             if !rest.is_empty() {
-                let sub = node_from_line(rest, escape)?;
+                let sub = split_line(rest, escape, true)?;
                 node.args = std::iter::once(sub.keyword.clone())
                     .chain(sub.flat_args())
                     .collect();
@@ -465,6 +472,17 @@ mod tests {
         assert_eq!(sub.keyword, "RUN");
         assert_eq!(sub.flags, ["--mount=type=cache,target=/c"]);
         assert_eq!(nodes[1].args, ["RUN", "make"]);
+    }
+
+    #[test]
+    fn onbuild_heredoc_and_deep_chains() {
+        let nodes = parse_nodes("FROM a\nONBUILD RUN <<EOF\necho hi\nEOF\n")
+            .unwrap()
+            .nodes;
+        assert_eq!(nodes[1].heredocs[0].content, "echo hi\n");
+        let chain = format!("FROM a\n{}RUN x\n", "ONBUILD ".repeat(100_000));
+        let nodes = parse_nodes(&chain).unwrap().nodes;
+        assert_eq!(nodes[1].args[0], "ONBUILD");
     }
 
     #[test]
