@@ -95,7 +95,8 @@ mod tests {
     #[test]
     fn heredoc_words() {
         // (word, Some((name, expand, chomp, fd)))
-        let cases: &[(&str, Option<(&str, bool, bool, u32)>)] = &[
+        type Want = Option<(&'static str, bool, bool, u32)>;
+        let cases: &[(&str, Want)] = &[
             ("<<EOF", Some(("EOF", true, false, 0))),
             ("<<-EOF", Some(("EOF", true, true, 0))),
             ("<<'EOF'", Some(("EOF", false, false, 0))),

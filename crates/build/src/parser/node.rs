@@ -210,20 +210,15 @@ fn split_line(line: &str, escape: char, nested: bool) -> Result<Node, String> {
         "label" => node.pairs = name_values(rest, "LABEL", escape)?,
         "expose" | "from" => node.args = blank_list(rest),
         "healthcheck" => node.health(rest)?,
-        "maintainer" | "stopsignal" | "user" | "workdir" => {
-            if !rest.is_empty() {
-                node.args = vec![rest.to_string()];
-            }
+        "maintainer" | "stopsignal" | "user" | "workdir" if !rest.is_empty() => {
+            node.args = vec![rest.to_string()];
         }
-        "onbuild" if nested => {}
-        "onbuild" => {
-            if !rest.is_empty() {
-                let sub = split_line(rest, escape, true)?;
-                node.args = std::iter::once(sub.keyword.clone())
-                    .chain(sub.flat_args())
-                    .collect();
-                node.sub = Some(Box::new(sub));
-            }
+        "onbuild" if !nested && !rest.is_empty() => {
+            let sub = split_line(rest, escape, true)?;
+            node.args = std::iter::once(sub.keyword.clone())
+                .chain(sub.flat_args())
+                .collect();
+            node.sub = Some(Box::new(sub));
         }
         // Unknown instructions are reported by the second pass, with a suggestion.
         _ => {}
