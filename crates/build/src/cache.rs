@@ -5,7 +5,9 @@
 //! - parent: the previous step's key, or the base image's id, or scratch;
 //! - instruction: the planned instruction (variables substituted, quotes
 //!   removed, heredoc bodies included), so a changed `ENV`/`ARG` value that
-//!   reaches an instruction changes its key;
+//!   reaches an instruction changes its key. An `ARG` step counts by its names
+//!   only: as in Docker, a build arg's value matters where it is used (a
+//!   substitution, a `RUN`), not for the steps in between;
 //! - build args: for `RUN`, the args its command sees that count for the cache
 //!   (declared ones; undeclared proxy args never do, as in Docker);
 //! - mounts: `RUN --mount`s after substitution;
@@ -30,6 +32,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::ignore::{clean_path, compile_glob, walk_under, Entry, IgnoreError};
+use crate::parser::Instruction;
 use crate::plan::Planned;
 
 /// A step's cache key, `sha256:<hex>`.
@@ -65,10 +68,17 @@ pub fn cache_key(parent: Parent<'_>, planned: &Planned, sources: &[String]) -> C
         Parent::Image(id) => serde_json::json!({ "image": id }),
         Parent::Step(k) => serde_json::json!({ "step": k.0 }),
     };
+    let instruction = match &planned.instruction {
+        Instruction::Arg(decls) => {
+            let names: Vec<&str> = decls.iter().map(|d| d.key.as_str()).collect();
+            serde_json::json!({ "Arg": names })
+        }
+        other => serde_json::json!(other),
+    };
     let doc = serde_json::json!({
         "version": 1,
         "parent": parent,
-        "instruction": planned.instruction,
+        "instruction": instruction,
         "mounts": planned.mounts,
         "build_args": planned.cache_args,
         "sources": sources,

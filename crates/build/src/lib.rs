@@ -21,10 +21,10 @@
 //!
 //! The `parse-dockerfile` crate (0.1.9) is well written and keeps source spans,
 //! but it is a syntax-level parser that leaves much of what berth needs undone:
-//! it does not read several heredocs on one line (`RUN <<A <<B`), keeps `ENV`
-//! and `LABEL` arguments as one raw string (no `a=b c="d e"` pairs), accepts
-//! `HEALTHCHECK NONE` with options, and reports errors in its own words rather
-//! than Docker's (`dockerfile parse error on line 3: unknown instruction: ...`).
+//! it does not read several heredocs on one line (`RUN <<A <<B` fails with
+//! "unknown instruction"), keeps `ENV` and `LABEL` arguments as one raw string
+//! (no `a=b c="d e"` pairs), and reports errors in its own words rather than
+//! Docker's (`dockerfile parse error on line 3: unknown instruction: ...`).
 //! The builder must also match Docker on the edges that decide what a build
 //! does: word splitting, flag extraction, comments inside continuations, quoted
 //! heredoc terminators. So this crate follows BuildKit's parser

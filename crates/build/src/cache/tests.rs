@@ -74,6 +74,26 @@ fn what_changes_a_key() {
 }
 
 #[test]
+fn build_arg_values_count_where_used() {
+    let text = "FROM a\nARG V=1\nCOPY x /x\nWORKDIR /w\nRUN make\nWORKDIR /$V\n";
+    let one = keys(text, &[]);
+    let two = keys(text, &[("V", "2")]);
+    // The ARG and the steps that do not use it keep their keys...
+    assert_eq!(one[..3], two[..3]);
+    // ...the RUN that sees it and everything after it do not.
+    assert_ne!(one[3], two[3]);
+    assert_ne!(one[4], two[4]);
+    // A step using the value changes even with no RUN in between.
+    let text = "FROM a\nARG V=1\nWORKDIR /$V\n";
+    assert_ne!(keys(text, &[])[1], keys(text, &[("V", "2")])[1]);
+    // Declaring another arg is a change.
+    assert_ne!(
+        keys("FROM a\nARG V\n", &[])[0],
+        keys("FROM a\nARG W\n", &[])[0]
+    );
+}
+
+#[test]
 fn parent_and_sources_count() {
     let df = parse("FROM a\nCOPY . /app\n").unwrap();
     let (args, meta) = (BuildArgs::default(), MetaArgs::default());
