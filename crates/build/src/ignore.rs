@@ -432,6 +432,28 @@ pub fn build_patterns(
     Ok(patterns)
 }
 
+/// The build context of `root` as `docker build` sends it: reads the ignore
+/// file (`<dockerfile>.dockerignore` beside the Dockerfile when present, as
+/// BuildKit does, else `.dockerignore` at the root), keeps the Dockerfile and
+/// the ignore file in, and lists what remains.
+pub fn build_context(root: &Path, dockerfile: &str) -> Result<Vec<Entry>, IgnoreError> {
+    let specific = root.join(format!("{dockerfile}.dockerignore"));
+    let patterns = [specific, root.join(".dockerignore")]
+        .iter()
+        .find_map(|p| match fs::read_to_string(p) {
+            Ok(text) => Some(Ok(read_patterns(&text))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(source) => Some(Err(IgnoreError::Io {
+                path: p.clone(),
+                source,
+            })),
+        })
+        .transpose()?
+        .unwrap_or_default();
+    let patterns = build_patterns(patterns, dockerfile)?;
+    context_files(root, &Matcher::new(&patterns)?)
+}
+
 /// One entry of the build context.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {

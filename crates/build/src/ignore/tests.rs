@@ -203,3 +203,41 @@ fn dockerfile_and_dockerignore_always_sent() {
     let pats = build_patterns(vec!["*.md".into()], "Dockerfile").unwrap();
     assert_eq!(pats, ["*.md"]);
 }
+
+#[test]
+fn build_context_reads_the_ignore_file() {
+    let dir = tree(&[
+        "Dockerfile",
+        "app/main.go",
+        "app/main_test.go",
+        "secret.env",
+    ]);
+    fs::write(dir.path().join(".dockerignore"), "*\n!app\napp/*_test.go\n").unwrap();
+    let paths = |d: &tempfile::TempDir, f: &str| -> Vec<String> {
+        build_context(d.path(), f)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.path)
+            .collect()
+    };
+    assert_eq!(
+        paths(&dir, "Dockerfile"),
+        [".dockerignore", "Dockerfile", "app", "app/main.go"]
+    );
+    // A Dockerfile-specific ignore file wins over .dockerignore.
+    fs::write(dir.path().join("Dockerfile.dockerignore"), "secret.env\n").unwrap();
+    assert_eq!(
+        paths(&dir, "Dockerfile"),
+        [
+            ".dockerignore",
+            "Dockerfile",
+            "Dockerfile.dockerignore",
+            "app",
+            "app/main.go",
+            "app/main_test.go"
+        ]
+    );
+    // No ignore file: everything.
+    let bare = tree(&["Dockerfile", "a"]);
+    assert_eq!(paths(&bare, "Dockerfile"), ["Dockerfile", "a"]);
+}
