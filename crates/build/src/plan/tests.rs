@@ -34,13 +34,17 @@ fn kv(k: &str, v: &str, no_delim: bool) -> KeyValue {
 
 #[test]
 fn which_instructions_expand() {
-    let text = "FROM a\nENV X=x Y=\"y y\"\n\
+    let text = "FROM a\nENV X=x Y=\"y y\" S=term\n\
                 RUN echo $X\nCMD echo $X\nENTRYPOINT [\"$X\"]\nMAINTAINER $X\nONBUILD RUN $X\nSHELL [\"/bin/$X\"]\nHEALTHCHECK CMD $X\n\
-                WORKDIR /w/$X\nUSER $X:${Y}\nSTOPSIGNAL SIG$X\nVOLUME /v/$X\nLABEL l=$X \"$X\"='$X'\n";
+                WORKDIR /w/$X\nUSER $X:${Y}\nSTOPSIGNAL SIG$S\nVOLUME /v/$X\nLABEL l=$X \"$X\"='$X'\n";
     let got = instructions(text, &[]);
     assert_eq!(
         got[0],
-        Instruction::Env(vec![kv("X", "x", false), kv("Y", "y y", false)])
+        Instruction::Env(vec![
+            kv("X", "x", false),
+            kv("Y", "y y", false),
+            kv("S", "term", false)
+        ])
     );
     // Not expanded by the builder.
     let Instruction::Run(r) = &got[1] else {
@@ -68,7 +72,7 @@ fn which_instructions_expand() {
     // Expanded.
     assert_eq!(got[8], Instruction::Workdir("/w/x".into()));
     assert_eq!(got[9], Instruction::User("x:y y".into()));
-    assert_eq!(got[10], Instruction::StopSignal("SIGx".into()));
+    assert_eq!(got[10], Instruction::StopSignal("SIGterm".into()));
     assert_eq!(got[11], Instruction::Volume(vec!["/v/x".into()]));
     assert_eq!(
         got[12],
@@ -353,4 +357,22 @@ fn child_stage_inherits_scope() {
     let got = child.step(&df.stages[1].steps[0]).unwrap();
     assert_eq!(got.instruction, Instruction::Workdir("/1/2".into()));
     assert_eq!(child.scope().env(), ["E=2"]);
+}
+
+#[test]
+fn stopsignal_is_checked_after_substitution() {
+    for ok in ["SIGTERM", "term", "9", "SIGRTMIN+3", "RTMAX-1", "sigwinch"] {
+        assert_eq!(check_signal(ok), Ok(()), "{ok}");
+    }
+    for bad in ["0", "SIGNOPE", "RTMIN+16", ""] {
+        assert_eq!(
+            check_signal(bad),
+            Err(format!("Invalid signal: {bad}")),
+            "{bad}"
+        );
+    }
+    let got = instructions("FROM a\nARG S=SIGQUIT\nSTOPSIGNAL $S\n", &[]);
+    assert_eq!(got[1], Instruction::StopSignal("SIGQUIT".into()));
+    let err = plan_last("FROM a\nSTOPSIGNAL $NOPE\n", &[], &[]).unwrap_err();
+    assert_eq!(err.to_string(), "Dockerfile:2: Invalid signal: ");
 }
