@@ -1,0 +1,10 @@
+//! berth's network stack, as a library that knows nothing of containers' other parts.
+//! See `docs/network.md` for the lifecycle the engine follows.
+
+pub mod error;
+pub mod ipam;
+pub(crate) mod netlink;
+pub mod netns;
+
+pub use error::{Error, ErrorKind, Result};
+pub use netns::Netns;
