@@ -1,10 +1,13 @@
 //! berth's network stack, as a library that knows nothing of containers' other parts.
 //! See `docs/network.md` for the lifecycle the engine follows.
 
+pub mod driver;
 pub mod error;
+pub mod firewall;
 pub mod ipam;
 pub(crate) mod netlink;
 pub mod netns;
+pub mod ports;
 
 pub use error::{Error, ErrorKind, Result};
 pub use netns::Netns;

@@ -9,8 +9,9 @@ use futures_util::TryStreamExt;
 use ipnet::IpNet;
 use netlink_packet_route::address::{AddressAttribute, AddressFlags};
 use netlink_packet_route::link::{
-    IpVlanFlags, IpVlanMode, LinkAttribute, LinkFlags, LinkMessage, MacVlanMode,
+    IpVlanFlags, IpVlanMode, LinkAttribute, LinkMessage, MacVlanMode,
 };
+use netlink_packet_route::route::RouteScope;
 use rtnetlink::{
     LinkBridge, LinkBridgePort, LinkIpVlan, LinkMacVlan, LinkUnspec, LinkVeth, RouteMessageBuilder,
 };
@@ -155,16 +156,19 @@ impl Netlink {
         .await
     }
 
-    /// Marks bridge port `name` isolated: isolated ports cannot reach each other, only the
-    /// bridge itself (the gateway) and ports that are not isolated.
-    pub(crate) async fn isolate_port(&self, name: &str) -> Result<()> {
+    /// Sets the bridge-port flags of `name`: hairpin (a frame may go back out the port it
+    /// came in by: a container reaching its own published port, with br_netfilter bridging
+    /// the DNATed frame) and isolated (isolated ports cannot reach each other, only the
+    /// bridge itself, the gateway, and ports that are not isolated).
+    pub(crate) async fn set_port_flags(&self, name: &str, isolated: bool) -> Result<()> {
         let index = self.index(name).await?;
+        let msg = LinkBridgePort::new(index).hairpin(true).isolated(isolated);
         self.handle
             .link()
-            .set_port(LinkBridgePort::new(index).isolated(true).build())
+            .set_port(msg.build())
             .execute()
             .await
-            .map_err(|e| Error::netlink(format!("isolate bridge port {name}"), e))
+            .map_err(|e| Error::netlink(format!("set the bridge port flags of {name}"), e))
     }
 
     /// Creates a macvlan link `name` on `parent`.
@@ -263,6 +267,27 @@ impl Netlink {
         }
     }
 
+    /// Adds a default route straight out of link `index` (no gateway).
+    pub(crate) async fn add_default_dev_route(&self, index: u32, v6: bool) -> Result<()> {
+        let msg = if v6 {
+            RouteMessageBuilder::<std::net::Ipv6Addr>::new()
+                .output_interface(index)
+                .scope(RouteScope::Link)
+                .build()
+        } else {
+            RouteMessageBuilder::<std::net::Ipv4Addr>::new()
+                .output_interface(index)
+                .scope(RouteScope::Link)
+                .build()
+        };
+        match self.handle.route().add(msg).execute().await {
+            Err(e) if errno(&e) != Some(EEXIST) => {
+                Err(Error::netlink("add a default route by device", e))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Deletes link `name`; returns false if there was none.
     pub(crate) async fn delete(&self, name: &str) -> Result<bool> {
         let Some(link) = self.link(name).await? else {
@@ -284,14 +309,6 @@ impl Netlink {
             LinkAttribute::Address(m) => <[u8; 6]>::try_from(m.as_slice()).ok(),
             _ => None,
         }))
-    }
-
-    /// Whether link `name` is administratively up.
-    pub(crate) async fn is_up(&self, name: &str) -> Result<bool> {
-        Ok(self
-            .link(name)
-            .await?
-            .is_some_and(|l| l.header.flags.contains(LinkFlags::Up)))
     }
 
     async fn set(&self, msg: LinkMessage, what: &str) -> Result<()> {
