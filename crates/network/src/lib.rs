@@ -1,6 +1,7 @@
 //! berth's network stack, as a library that knows nothing of containers' other parts.
 //! See `docs/network.md` for the lifecycle the engine follows.
 
+pub mod dns;
 pub mod driver;
 pub mod error;
 pub mod firewall;

@@ -85,6 +85,18 @@ impl Netns {
     }
 }
 
+/// Starts a long-lived thread in `ns` running `f`, which is told whether entering worked.
+pub(crate) fn spawn_in<F>(ns: &Netns, f: F) -> io::Result<()>
+where
+    F: FnOnce(io::Result<()>) + Send + 'static,
+{
+    let ns = ns.clone();
+    std::thread::Builder::new()
+        .name("berth-netns".into())
+        .spawn(move || f(enter(ns.file.as_fd())))
+        .map(|_| ())
+}
+
 fn enter(fd: BorrowedFd<'_>) -> io::Result<()> {
     nix::sched::setns(fd, nix::sched::CloneFlags::CLONE_NEWNET).map_err(io::Error::from)
 }
@@ -131,7 +143,7 @@ pub fn loopback_up(ns: &Netns) -> Result<()> {
 }
 
 /// Sets IFF_UP on an interface of the current thread's network namespace.
-fn set_up(name: &str) -> io::Result<()> {
+pub(crate) fn set_up(name: &str) -> io::Result<()> {
     let sock = nix::sys::socket::socket(
         nix::sys::socket::AddressFamily::Inet,
         nix::sys::socket::SockType::Datagram,
