@@ -15,9 +15,11 @@ use crate::error::{with_rollback, Error, Errors, Result};
 use crate::firewall::{Firewall, FwNetwork, FwPort};
 use crate::netlink::Netlink;
 use crate::netns::{run_in, sysctl, Netns};
+use crate::ipam::{AddressPool, Ipam, Subnet};
 use crate::ports::{port_is_free, HostPorts, PortMapping};
 
 const OPT_NAME: &str = "com.docker.network.bridge.name";
+const OPT_MTU: &str = "com.docker.network.driver.mtu";
 const OPT_ICC: &str = "com.docker.network.bridge.enable_icc";
 const OPT_MASQ: &str = "com.docker.network.bridge.enable_ip_masquerade";
 
@@ -238,6 +240,67 @@ impl BridgeDriver {
     }
 }
 
+/// The daemon's settings for its default network `bridge` (dockerd's `--bridge`, `--bip`,
+/// `--fixed-cidr`, `--mtu`, `--icc`). Settable so test daemons do not collide.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefaultBridge {
+    /// The bridge's interface name (`berth0`).
+    pub name: String,
+    /// The bridge's address and prefix (`--bip 10.1.0.1/24`): the gateway and the subnet.
+    pub bip: Option<ipnet::IpNet>,
+    /// Where containers' addresses come from (`--fixed-cidr`), inside the subnet.
+    pub fixed_cidr: Option<ipnet::IpNet>,
+    pub mtu: Option<u32>,
+    pub icc: bool,
+}
+
+impl Default for DefaultBridge {
+    fn default() -> Self {
+        DefaultBridge {
+            name: "berth0".into(),
+            bip: None,
+            fixed_cidr: None,
+            mtu: None,
+            icc: true,
+        }
+    }
+}
+
+impl DefaultBridge {
+    /// The `bridge` network (id `id`), its subnet registered in `ipam`: the one of `bip`,
+    /// else the first free one of `pools` (`default-address-pools`).
+    pub fn register(&self, id: &str, ipam: &mut Ipam, pools: &[AddressPool]) -> Result<Network> {
+        let subnet = Subnet {
+            subnet: match self.bip {
+                Some(b) => b.trunc(),
+                None => ipam.free_subnet(pools)?,
+            },
+            gateway: self.bip.map(|b| b.addr()),
+            ip_range: self.fixed_cidr,
+        };
+        let subnets = ipam.add_network(id, &[subnet])?;
+        let mut options = std::collections::BTreeMap::new();
+        options.insert(OPT_NAME.to_string(), self.name.clone());
+        options.insert(OPT_ICC.to_string(), self.icc.to_string());
+        if let Some(mtu) = self.mtu {
+            options.insert(OPT_MTU.to_string(), mtu.to_string());
+        }
+        let net = Network {
+            id: id.to_string(),
+            name: "bridge".into(),
+            driver: "bridge".into(),
+            subnets,
+            internal: false,
+            options,
+        };
+        if let Err(e) = BridgeDriver::options(&net) {
+            ipam.remove_network(id);
+            return Err(e);
+        }
+        Ok(net)
+    }
+}
+
 fn host_names(net: &Network, ep: &Endpoint) -> (String, String) {
     let tag = endpoint_tag(net, ep);
     (format!("vb{tag}"), format!("vc{tag}"))
@@ -329,5 +392,48 @@ impl NetworkDriver for BridgeDriver {
         let (host, _) = host_names(net, ep);
         self.release_ports(&ep.ports);
         self.unwire(net, ep, &host).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ipam::default_address_pools;
+
+    #[test]
+    fn default_bridge_takes_bip_fixed_cidr_and_mtu() {
+        let mut ipam = Ipam::default();
+        let settings = DefaultBridge {
+            name: "bt0".into(),
+            bip: Some("10.77.0.1/16".parse().unwrap()),
+            fixed_cidr: Some("10.77.5.0/24".parse().unwrap()),
+            mtu: Some(1400),
+            icc: false,
+        };
+        let net = settings.register("b", &mut ipam, &default_address_pools()).unwrap();
+        assert_eq!(net.subnets[0].subnet.to_string(), "10.77.0.0/16");
+        assert_eq!(net.subnets[0].gateway, Some("10.77.0.1".parse().unwrap()));
+        assert_eq!(ipam.allocate("b", &[]).unwrap()[0].to_string(), "10.77.5.0/16");
+        let o = BridgeDriver::options(&net).unwrap();
+        assert_eq!((o.bridge.as_str(), o.icc, o.mtu), ("bt0", false, Some(1400)));
+        // Without --bip: the first free default pool.
+        let mut ipam = Ipam::default();
+        let net = DefaultBridge::default().register("b", &mut ipam, &default_address_pools()).unwrap();
+        assert_eq!(net.subnets[0].subnet.to_string(), "172.17.0.0/16");
+        assert_eq!(BridgeDriver::bridge_name(&net), "berth0");
+        // A fixed-cidr outside the subnet, or a bad MTU, is refused and registers nothing.
+        let mut ipam = Ipam::default();
+        let bad = DefaultBridge {
+            bip: Some("10.78.0.1/24".parse().unwrap()),
+            fixed_cidr: Some("10.79.0.0/24".parse().unwrap()),
+            ..DefaultBridge::default()
+        };
+        assert!(bad.register("b", &mut ipam, &[]).is_err());
+        let bad = DefaultBridge {
+            mtu: Some(10),
+            ..DefaultBridge::default()
+        };
+        assert!(bad.register("b", &mut ipam, &default_address_pools()).is_err());
+        assert!(ipam.network("b").is_none());
     }
 }

@@ -32,7 +32,7 @@ pub mod host;
 pub mod none;
 pub mod vlan;
 
-pub use bridge::BridgeDriver;
+pub use bridge::{BridgeDriver, DefaultBridge};
 pub use fake::FakeDriver;
 pub use host::HostDriver;
 pub use none::NoneDriver;
