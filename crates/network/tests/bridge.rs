@@ -324,7 +324,11 @@ async fn a_restarted_daemon_restores_published_ports() {
 async fn dual_stack_endpoints_reach_each_other_over_ipv6() {
     let mut lab = Lab::new();
     let br = unique("b6");
-    let mut net = lab.network("bridge", "10.201.8.0/24", &[("com.docker.network.bridge.name", &br)]);
+    let mut net = lab.network(
+        "bridge",
+        "10.201.8.0/24",
+        &[("com.docker.network.bridge.name", &br)],
+    );
     lab.ipam.remove_network(&net.id);
     let subnets: Vec<berth_network::ipam::Subnet> = ["10.201.8.0/24", "fd00:201:8::/64"]
         .iter()
@@ -338,22 +342,56 @@ async fn dual_stack_endpoints_reach_each_other_over_ipv6() {
     let d = driver(&lab);
     d.create_network(&net).await.unwrap();
     let (a, b) = (Netns::create().unwrap(), Netns::create().unwrap());
-    let (ea, eb) = (lab.endpoint(&net, "ca", &["18200:80"]), lab.endpoint(&net, "cb", &[]));
+    let (ea, eb) = (
+        lab.endpoint(&net, "ca", &["18200:80"]),
+        lab.endpoint(&net, "cb", &[]),
+    );
     let att = d.attach(&net, &ea, &a).await.unwrap();
     d.attach(&net, &eb, &b).await.unwrap();
     assert_eq!(att.gateways.len(), 2, "{:?}", att.gateways);
-    let v6_b = eb.addresses.iter().find(|a| a.addr().is_ipv6()).unwrap().addr();
+    let v6_b = eb
+        .addresses
+        .iter()
+        .find(|a| a.addr().is_ipv6())
+        .unwrap()
+        .addr();
     let _s = serve(&b, sa(v6_b, 7000), "over v6");
     assert_eq!(fetch(&a, sa(v6_b, 7000)).unwrap(), "over v6");
     let routes = output(&a, &["ip", "-6", "route"]);
-    assert!(routes.contains("default via fd00:201:8::1 dev eth0"), "{routes}");
+    assert!(
+        routes.contains("default via fd00:201:8::1 dev eth0"),
+        "{routes}"
+    );
     // A published port answers on a host IPv6 address too (DNAT to the container's v6).
-    let v6_a = ea.addresses.iter().find(|a| a.addr().is_ipv6()).unwrap().addr();
+    let v6_a = ea
+        .addresses
+        .iter()
+        .find(|a| a.addr().is_ipv6())
+        .unwrap()
+        .addr();
     let _s80 = serve(&a, sa(v6_a, 80), "v6 published");
-    run(&lab.host, &["ip", "addr", "add", "fd00:201:99::1/128", "dev", "lo", "nodad"]);
+    run(
+        &lab.host,
+        &[
+            "ip",
+            "addr",
+            "add",
+            "fd00:201:99::1/128",
+            "dev",
+            "lo",
+            "nodad",
+        ],
+    );
     let host_v6 = "fd00:201:99::1".parse().unwrap();
-    assert_eq!(fetch(&lab.host, sa(host_v6, 18200)).unwrap(), "v6 published");
-    assert_eq!(fetch(&b, sa(host_v6, 18200)).unwrap(), "v6 published", "v6 hairpin");
+    assert_eq!(
+        fetch(&lab.host, sa(host_v6, 18200)).unwrap(),
+        "v6 published"
+    );
+    assert_eq!(
+        fetch(&b, sa(host_v6, 18200)).unwrap(),
+        "v6 published",
+        "v6 hairpin"
+    );
     d.delete_network(&net).await.unwrap();
     lab.assert_clean(&[&br]);
 }

@@ -13,9 +13,9 @@ use super::{
 };
 use crate::error::{with_rollback, Error, Errors, Result};
 use crate::firewall::{Firewall, FwNetwork, FwPort};
+use crate::ipam::{AddressPool, Ipam, Subnet};
 use crate::netlink::Netlink;
 use crate::netns::{run_in, sysctl, Netns};
-use crate::ipam::{AddressPool, Ipam, Subnet};
 use crate::ports::{port_is_free, HostPorts, PortMapping};
 
 const OPT_NAME: &str = "com.docker.network.bridge.name";
@@ -410,15 +410,25 @@ mod tests {
             mtu: Some(1400),
             icc: false,
         };
-        let net = settings.register("b", &mut ipam, &default_address_pools()).unwrap();
+        let net = settings
+            .register("b", &mut ipam, &default_address_pools())
+            .unwrap();
         assert_eq!(net.subnets[0].subnet.to_string(), "10.77.0.0/16");
         assert_eq!(net.subnets[0].gateway, Some("10.77.0.1".parse().unwrap()));
-        assert_eq!(ipam.allocate("b", &[]).unwrap()[0].to_string(), "10.77.5.0/16");
+        assert_eq!(
+            ipam.allocate("b", &[]).unwrap()[0].to_string(),
+            "10.77.5.0/16"
+        );
         let o = BridgeDriver::options(&net).unwrap();
-        assert_eq!((o.bridge.as_str(), o.icc, o.mtu), ("bt0", false, Some(1400)));
+        assert_eq!(
+            (o.bridge.as_str(), o.icc, o.mtu),
+            ("bt0", false, Some(1400))
+        );
         // Without --bip: the first free default pool.
         let mut ipam = Ipam::default();
-        let net = DefaultBridge::default().register("b", &mut ipam, &default_address_pools()).unwrap();
+        let net = DefaultBridge::default()
+            .register("b", &mut ipam, &default_address_pools())
+            .unwrap();
         assert_eq!(net.subnets[0].subnet.to_string(), "172.17.0.0/16");
         assert_eq!(BridgeDriver::bridge_name(&net), "berth0");
         // A fixed-cidr outside the subnet, or a bad MTU, is refused and registers nothing.
@@ -433,7 +443,9 @@ mod tests {
             mtu: Some(10),
             ..DefaultBridge::default()
         };
-        assert!(bad.register("b", &mut ipam, &default_address_pools()).is_err());
+        assert!(bad
+            .register("b", &mut ipam, &default_address_pools())
+            .is_err());
         assert!(ipam.network("b").is_none());
     }
 }
