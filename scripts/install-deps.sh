@@ -10,6 +10,7 @@ packages=(
   procps           # ps, for `berth top`
   util-linux       # script, for TTY tests
   iproute2
+  nftables         # nft: berth's firewall table (crates/network)
   tar
   tini             # the init for --init (docker-init is tini too)
 )
