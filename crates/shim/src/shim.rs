@@ -144,6 +144,9 @@ pub async fn run(args: StartArgs, mut report: Report) -> i32 {
     let created = match create(&args) {
         Ok(s) => s,
         Err(e) => {
+            // Nothing of a failed create may outlive it (a runtime process stuck on a
+            // channel, an init that never joined the cgroup): the daemon is told only after.
+            exit::kill_children();
             report.send(&StartReport::Failed {
                 message: format!("{e:#}"),
             });
