@@ -3,6 +3,7 @@
 
 use berth_shim_protocol::{ExitStatus, EXIT_FILE};
 use nix::errno::Errno;
+use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use std::fs::File;
@@ -32,6 +33,41 @@ pub fn reap_all() -> Vec<(i32, i32)> {
     done
 }
 
+/// SIGKILLs and reaps every child of the shim until none is left. The shim is a subreaper, so
+/// the orphans of a child come to it when the child dies: this ends every process it started,
+/// at any depth (what a failed create left behind).
+pub fn kill_children() {
+    // Bounded: each round ends one generation.
+    for _ in 0..64 {
+        let children = children();
+        if children.is_empty() {
+            return;
+        }
+        for &pid in &children {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        for pid in children {
+            let _ = waitpid(Pid::from_raw(pid), None);
+        }
+    }
+}
+
+/// The shim's children, from `/proc/self/task/*/children`.
+fn children() -> Vec<i32> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+        .flat_map(|text| {
+            text.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect::<Vec<i32>>()
+        })
+        .collect()
+}
+
 /// Writes `exit.json` atomically (a temp file renamed into place): a daemon that restarts
 /// reads either nothing or the whole record. Not fsynced: the file lives in the exec root,
 /// runtime state that means nothing once the host has gone down.
@@ -51,7 +87,6 @@ pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nix::sys::signal::Signal;
 
     #[test]
     fn codes_from_wait_status() {

@@ -8,6 +8,8 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use nix::fcntl::OFlag;
+use nix::sys::prctl;
+use nix::sys::signal::Signal;
 use nix::sys::wait::waitpid;
 use nix::unistd::{fork, pipe2, ForkResult};
 use std::io::Read;
@@ -20,10 +22,19 @@ const MAX_ANSWER: usize = 16 * 1024;
 /// Runs `f` in a forked child and returns the number it produced (a pid, for the runtime).
 pub fn in_child(f: impl FnOnce() -> Result<i32>) -> Result<i32> {
     let (rd, wr) = pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK).context("pipe")?;
+    let shim = nix::unistd::getpid();
     // SAFETY: the shim is single-threaded (see main.rs), so the child may run any code.
     match unsafe { fork() }.context("fork")? {
         ForkResult::Child => {
             drop(rd);
+            // A shim killed mid-create (a failed start is torn down that way) must not leave
+            // the runtime running on, re-parented to init.
+            let orphaned = prctl::set_pdeathsig(Some(Signal::SIGKILL)).is_err()
+                || nix::unistd::getppid() != shim;
+            if orphaned {
+                // SAFETY: as below, _exit runs nothing of the shim's state.
+                unsafe { libc::_exit(1) }
+            }
             let answer = match std::panic::catch_unwind(AssertUnwindSafe(f)) {
                 Ok(Ok(pid)) => format!("ok {pid}"),
                 Ok(Err(e)) => format!("error {e:#}"),

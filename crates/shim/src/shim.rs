@@ -48,6 +48,8 @@ pub struct Shim {
     pub execs: RefCell<HashMap<String, Rc<Exec>>>,
     pub exec_seq: Cell<u32>,
     connections: Cell<usize>,
+    /// Signalled when the last client connection closes.
+    idle: Notify,
 }
 
 /// Counts a live client connection, so the shim lets answers flush before it exits.
@@ -55,9 +57,11 @@ pub struct ConnGuard(Rc<Shim>);
 
 impl Drop for ConnGuard {
     fn drop(&mut self) {
-        self.0
-            .connections
-            .set(self.0.connections.get().saturating_sub(1));
+        let left = self.0.connections.get().saturating_sub(1);
+        self.0.connections.set(left);
+        if left == 0 {
+            self.0.idle.notify_one();
+        }
     }
 }
 
@@ -140,6 +144,9 @@ pub async fn run(args: StartArgs, mut report: Report) -> i32 {
     let created = match create(&args) {
         Ok(s) => s,
         Err(e) => {
+            // Nothing of a failed create may outlive it (a runtime process stuck on a
+            // channel, an init that never joined the cgroup): the daemon is told only after.
+            exit::kill_children();
             report.send(&StartReport::Failed {
                 message: format!("{e:#}"),
             });
@@ -304,6 +311,7 @@ async fn supervise(args: StartArgs, created: Created) {
         execs: RefCell::new(HashMap::new()),
         exec_seq: Cell::new(0),
         connections: Cell::new(0),
+        idle: Notify::new(),
     });
 
     tokio::task::spawn_local(reaper(shim.clone()));
@@ -333,15 +341,24 @@ async fn supervise(args: StartArgs, created: Created) {
         finished_at,
     };
     let _ = exit::write_exit_file(&shim.args.state, &status);
-    shim.exit.send_replace(Some(status));
-
-    // Let Wait answers and the tails of attach streams go out.
-    let deadline = tokio::time::Instant::now() + DRAIN_GRACE;
-    while shim.connections.get() > 0 && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    // The run's runtime state (libcontainer's state dir, the cgroup) and the socket go before
+    // the exit is told: once the daemon hears of it, it may start the container again on the
+    // same paths, which a teardown running later would destroy (killing the new init).
     let _ = shim.runtime.delete();
     let _ = std::fs::remove_file(shim.args.state.join(SOCKET_NAME));
+    shim.exit.send_replace(Some(status));
+
+    // Let Wait answers and the tails of attach streams go out. The daemon waits for this
+    // process to end before it releases (and reuses) the state dir.
+    let deadline = tokio::time::Instant::now() + DRAIN_GRACE;
+    while shim.connections.get() > 0 {
+        if tokio::time::timeout_at(deadline, shim.idle.notified())
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
 }
 
 async fn reaper(shim: Rc<Shim>) {

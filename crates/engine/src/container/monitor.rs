@@ -1,6 +1,7 @@
 //! Watches a running container through its shim and settles its exit: state, cleanup, events,
 //! waiters, restart policy and auto-remove.
 
+use super::shim_process::ShimProcess;
 use super::{now_rfc3339, restart_policy, Container};
 use crate::Engine;
 use berth_shim_protocol::client::ShimClient;
@@ -9,15 +10,24 @@ use std::sync::Arc;
 use std::time::Duration;
 
 impl Engine {
-    pub(super) fn spawn_monitor(self: &Arc<Self>, c: Arc<Container>) {
+    /// Watches the run that `shim` supervises (`None`: a shim that could not be opened).
+    pub(super) fn spawn_monitor(self: &Arc<Self>, c: Arc<Container>, shim: Option<ShimProcess>) {
         let engine = self.clone();
         tokio::spawn(async move {
             let state_dir = engine.config.shim_state_dir(&c.id());
-            let status = match ShimClient::new(&state_dir).call(&Request::Wait).await {
+            let answer = ShimClient::new(&state_dir).call(&Request::Wait).await;
+            // The run ends with its shim: only then may its paths be released and reused.
+            if let Some(shim) = &shim {
+                shim.finish().await;
+            }
+            let status = match answer {
                 Ok(Response::Exited(st)) => st,
                 other => {
-                    // The shim is gone without answering: trust what it left on disk.
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    // The shim is gone without answering: trust what it left on disk (once
+                    // it is surely done writing).
+                    if shim.is_none() {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
                     read_exit_file(&state_dir).unwrap_or_else(|| {
                         tracing::warn!(id = %c.id(), "shim lost: {other:?}");
                         ExitStatus {
@@ -34,6 +44,9 @@ impl Engine {
 
     /// Records that the container's init exited, and does what follows from it.
     pub(super) async fn settle_exit(self: &Arc<Self>, c: &Arc<Container>, st: ExitStatus) {
+        // The run is released before the container reads as exited: a start, which waits for
+        // that, then never overlaps the release (unmount, state dir, cgroups) of the run before.
+        self.release_runtime(&c.snapshot()).await;
         let rec = c.update(|r| {
             r.state.status = "exited".into();
             r.state.running = false;
@@ -50,7 +63,6 @@ impl Engine {
                 tracing::error!(id = %rec.id, "persisting exit: {e}");
             }
         }
-        self.release_runtime(&rec).await;
         if st.oom_killed {
             self.container_event(&rec, "oom", &[]);
         }

@@ -1,6 +1,7 @@
 //! Daemon start: load containers, re-attach to live shims, settle the ones that exited while
 //! no daemon watched, sweep half-made leftovers, and apply restart policies.
 
+use super::shim_process::ShimProcess;
 use super::{now_rfc3339, restart_policy, Container};
 use crate::error::Result;
 use crate::Engine;
@@ -29,7 +30,7 @@ impl Engine {
             match ShimClient::new(&state_dir).call(&Request::State).await {
                 Ok(Response::State(s)) if s.status == "running" => {
                     tracing::info!(id = %rec.id, pid = s.pid, "re-attached to running container");
-                    self.spawn_monitor(c);
+                    self.spawn_monitor(c, ShimProcess::open(&state_dir));
                 }
                 other => {
                     let st = match other {

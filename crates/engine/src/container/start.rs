@@ -1,6 +1,7 @@
 //! `POST /containers/{id}/start`: mount the rootfs, write the bundle, launch the shim, connect
 //! early attaches, let init run.
 
+use super::shim_process::ShimProcess;
 use super::{now_rfc3339, Container, ContainerRecord};
 use crate::error::{EngineError, ErrorKind, Result};
 use crate::Engine;
@@ -68,7 +69,7 @@ impl Engine {
             ));
         }
         match self.launch(&rec, c).await {
-            Ok(pid) => {
+            Ok((pid, shim)) => {
                 let rec = c.update(|r| {
                     r.state.status = "running".into();
                     r.state.running = true;
@@ -82,7 +83,7 @@ impl Engine {
                 });
                 self.persist(&rec)?;
                 self.container_event(&rec, "start", &[]);
-                self.spawn_monitor(c.clone());
+                self.spawn_monitor(c.clone(), shim);
                 Ok(())
             }
             Err(e) => {
@@ -111,8 +112,14 @@ impl Engine {
         });
     }
 
-    /// Everything between "not running" and "init runs"; returns init's host pid.
-    async fn launch(&self, rec: &ContainerRecord, c: &Arc<Container>) -> Result<i32> {
+    /// Everything between "not running" and "init runs"; returns init's host pid and the
+    /// shim. What fails once the shim runs is torn down here: the shim, all it forked and the
+    /// container's processes (the caller then releases the runtime).
+    async fn launch(
+        &self,
+        rec: &ContainerRecord,
+        c: &Arc<Container>,
+    ) -> Result<(i32, Option<ShimProcess>)> {
         let t0 = std::time::Instant::now();
         self.begin_cgroup_grace_period();
         let dir = self.config.container_dir(&rec.id);
@@ -132,38 +139,69 @@ impl Engine {
         let _ = std::fs::remove_dir_all(&state_dir);
         private_dir(&state_dir, PRIVATE_DIR)?;
         let t_bundle = t0.elapsed();
-        let pid = self.spawn_shim(rec, &bundle, &state_dir).await?;
-        let t_created = t0.elapsed();
-        if rec.host_config.network_mode == "none" {
-            if let Err(e) = crate::netns::loopback_up(pid) {
-                let _ = ShimClient::new(&state_dir)
-                    .call(&Request::Kill {
-                        signal: libc::SIGKILL,
-                        all: true,
-                    })
-                    .await;
-                return Err(EngineError::internal(format!("setting up lo: {e}")));
+        let created = self.spawn_shim(rec, &bundle, &state_dir).await;
+        // The shim wrote its pid before it reported, whatever the report says.
+        let shim = ShimProcess::open(&state_dir);
+        let started = match created {
+            Ok(pid) => {
+                let t_created = t0.elapsed();
+                let started = self.start_created(rec, c, pid, &state_dir).await;
+                tracing::debug!(
+                    id = %rec.id,
+                    rootfs = ?t_rootfs,
+                    bundle = ?t_bundle,
+                    created = ?t_created,
+                    started = ?t0.elapsed(),
+                    "start phases"
+                );
+                started.map(|()| pid)
+            }
+            Err(e) => Err(e),
+        };
+        match started {
+            Ok(pid) => Ok((pid, shim)),
+            Err(e) => {
+                self.abort_launch(rec, shim.as_ref()).await;
+                Err(e)
             }
         }
+    }
 
-        let shim = ShimClient::new(&state_dir);
+    /// From a created container to a running one: loopback, early attaches, `Start`.
+    async fn start_created(
+        &self,
+        rec: &ContainerRecord,
+        c: &Arc<Container>,
+        pid: i32,
+        state_dir: &Path,
+    ) -> Result<()> {
+        if rec.host_config.network_mode == "none" {
+            crate::netns::loopback_up(pid)
+                .map_err(|e| EngineError::internal(format!("setting up lo: {e}")))?;
+        }
+        let shim = ShimClient::new(state_dir);
         self.connect_pending_attaches(c, &shim).await;
-        let started = shim.call(&Request::Start).await;
-        tracing::debug!(
-            id = %rec.id,
-            rootfs = ?t_rootfs,
-            bundle = ?t_bundle,
-            created = ?t_created,
-            started = ?t0.elapsed(),
-            "start phases"
-        );
-        match started {
-            Ok(Response::Ok) => Ok(pid),
+        match shim.call(&Request::Start).await {
+            Ok(Response::Ok) => Ok(()),
             Ok(Response::Error { message }) => Err(EngineError::internal(message)),
             Ok(other) => Err(EngineError::internal(format!(
                 "unexpected answer from shim: {other:?}"
             ))),
             Err(e) => Err(EngineError::internal(format!("starting container: {e}"))),
+        }
+    }
+
+    /// Ends everything a failed start left running: the shim with its forked runtime, and
+    /// the processes in the container's cgroup (an init waiting for `Start`). Returns once the
+    /// shim is gone, so releasing the runtime next races nothing.
+    async fn abort_launch(&self, rec: &ContainerRecord, shim: Option<&ShimProcess>) {
+        if let Some(shim) = shim {
+            shim.kill();
+        }
+        let (layout, path) = (self.cgroup_layout.clone(), self.cgroup_path(&rec.id));
+        let _ = tokio::task::spawn_blocking(move || kill_cgroup(&layout, &path)).await;
+        if let Some(shim) = shim {
+            shim.kill_and_wait().await;
         }
     }
 
@@ -274,5 +312,24 @@ impl Engine {
         } else {
             report.await;
         }
+    }
+}
+
+/// SIGKILLs every process in the container's cgroup and waits (briefly) until none is left,
+/// so that the cgroup can be removed.
+fn kill_cgroup(layout: &berth_runtime::cgroups::CgroupLayout, path: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let pids = berth_runtime::cgroups::pids(layout, path).unwrap_or_default();
+        if pids.is_empty() || std::time::Instant::now() > deadline {
+            return;
+        }
+        for pid in pids {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
     }
 }

@@ -11,6 +11,9 @@ use std::time::Duration;
 /// Docker's default grace period before SIGKILL.
 const DEFAULT_STOP_TIMEOUT: i64 = 10;
 
+/// How long a container may take to exit (and be released) after SIGKILL.
+const KILL_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Parses `TERM`, `SIGTERM`, `sigterm` or `15`.
 pub fn parse_signal(s: &str) -> Result<i32> {
     if let Ok(n) = s.parse::<i32>() {
@@ -92,12 +95,12 @@ impl Engine {
             )
         };
         if !graceful {
-            send_kill(&shim, libc::SIGKILL).await?;
+            // A kill that finds init already gone (exited as the timeout ran out) is fine:
+            // what counts is the exit.
+            let killed = send_kill(&shim, libc::SIGKILL).await;
             let exited = watch.wait_for(|l| l.exits > exits);
-            if tokio::time::timeout(Duration::from_secs(30), exited)
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout(KILL_TIMEOUT, exited).await.is_err() {
+                killed?;
                 return Err(EngineError::internal(format!(
                     "container {} did not exit after SIGKILL",
                     rec.id
@@ -108,10 +111,13 @@ impl Engine {
         Ok(())
     }
 
+    /// Sends `signal`. Without one, like dockerd, SIGKILLs and returns once the container has
+    /// exited and its run is released, so a `start` right after always starts it again.
     pub async fn kill_container(self: &Arc<Self>, name: &str, signal: Option<&str>) -> Result<()> {
         let c = self.container(name)?;
         let rec = c.snapshot();
-        let sig = match signal.filter(|s| !s.is_empty()) {
+        let signal = signal.filter(|s| !s.is_empty());
+        let sig = match signal {
             Some(s) => parse_signal(s)?,
             None => libc::SIGKILL,
         };
@@ -126,9 +132,20 @@ impl Engine {
             let rec = c.update(|r| r.manually_stopped = true);
             self.persist(&rec)?;
         }
+        let mut watch = c.lifecycle.subscribe();
+        let exits = watch.borrow().exits;
         let shim = ShimClient::new(&self.config.shim_state_dir(&rec.id));
         send_kill(&shim, sig).await?;
         self.container_event(&rec, "kill", &[("signal", sig.to_string())]);
+        if signal.is_none() {
+            let exited = watch.wait_for(|l| l.exits > exits);
+            if tokio::time::timeout(KILL_TIMEOUT, exited).await.is_err() {
+                return Err(EngineError::internal(format!(
+                    "container {} did not exit after SIGKILL",
+                    rec.id
+                )));
+            }
+        }
         Ok(())
     }
 
