@@ -31,7 +31,7 @@ fn start_daemon() -> TestDaemon {
         is_root(),
         "these tests need root (containers, cgroups, mounts)"
     );
-    TestDaemon::start().expect("starting berthd")
+    TestDaemon::start()
 }
 
 /// The CLI for round `round` of container `n`: both, alternately.
@@ -283,7 +283,7 @@ fn failed_create_is_torn_down(mode: &str) {
     );
     let dir = tempfile::tempdir().expect("temp dir");
     let runtime = fake_runtime(dir.path(), mode);
-    let d = TestDaemon::start_with(&["--runtime", &runtime]).expect("starting berthd");
+    let d = TestDaemon::start_with(&["--runtime", &runtime]);
     let id = d.cli(Cli::Docker, &["create", IMAGE, "true"]).ok().out();
     assert_eq!(id.len(), 64, "create should print a full id, got {id:?}");
     d.cli(Cli::Berth, &["start", &id]).fails();
