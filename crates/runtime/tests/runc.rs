@@ -256,6 +256,23 @@ fn start_detached(bundle: &Bundle, input: &SpecInput, id: &str) {
     assert!(st.success(), "runc run -d {id} failed");
 }
 
+/// `runc run -d` returns once init was told to start; the user's process execs just after.
+/// Until then runc's init threads count in the cgroup's `pids.current` too.
+fn wait_until_exec(pid: i32, comm: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let now = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if now.trim() == comm {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "pid {pid} is still {now:?}, not {comm}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
 #[test]
 fn cgroup_driving_on_a_live_container() {
     if let Some(why) = missing_requirement() {
@@ -284,6 +301,7 @@ fn cgroup_driving_on_a_live_container() {
     let result = std::panic::catch_unwind(|| {
         let pids = cgroups::pids(&layout, &cg).expect("pids");
         assert_eq!(pids.len(), 1, "{pids:?}");
+        wait_until_exec(pids[0], "sleep");
 
         cgroups::freeze(&layout, &cg).expect("freeze");
         assert_eq!(runc_state(&id), "paused");
