@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// One image of `GET /images/json`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// One image of `GET /images/json`. A missing `SharedSize` or `Containers` reads as -1 (not
+/// computed), a missing `VirtualSize` as none (API 1.44 dropped it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct ImageSummary {
     #[serde(deserialize_with = "zero")]
@@ -25,13 +26,30 @@ pub struct ImageSummary {
     /// -1 when not computed.
     #[serde(deserialize_with = "zero")]
     pub shared_size: i64,
-    #[serde(deserialize_with = "zero")]
-    pub virtual_size: i64,
+    #[serde(skip_serializing_if = "is_none")]
+    pub virtual_size: Option<i64>,
     #[serde(deserialize_with = "zero")]
     pub labels: BTreeMap<String, String>,
     /// -1 when not computed.
     #[serde(deserialize_with = "zero")]
     pub containers: i64,
+}
+
+impl Default for ImageSummary {
+    fn default() -> Self {
+        Self {
+            id: String::new(),
+            parent_id: String::new(),
+            repo_tags: Vec::new(),
+            repo_digests: Vec::new(),
+            created: 0,
+            size: 0,
+            shared_size: -1,
+            virtual_size: None,
+            labels: BTreeMap::new(),
+            containers: -1,
+        }
+    }
 }
 
 /// One line of `DELETE /images/{name}`'s answer.
@@ -155,11 +173,12 @@ mod tests {
     #[test]
     fn summaries_read_nulls_as_empty() {
         let s: ImageSummary = serde_json::from_str(
-            r#"{"Id":"sha256:a","Labels":null,"RepoDigests":null,"RepoTags":["x:1"],"Containers":-1}"#,
+            r#"{"Id":"sha256:a","Labels":null,"RepoDigests":null,"RepoTags":["x:1"]}"#,
         )
         .unwrap();
         assert!(s.labels.is_empty() && s.repo_digests.is_empty());
         assert_eq!(s.containers, -1);
+        assert_eq!((s.shared_size, s.virtual_size), (-1, None));
         let i: ImageInspect =
             serde_json::from_str(r#"{"Id":"sha256:b","Config":{"Cmd":["sh"]},"GraphDriver":{"Name":"overlay2","Data":null}}"#)
                 .unwrap();

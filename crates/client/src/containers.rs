@@ -273,3 +273,15 @@ impl Client {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stop_queries() {
+        assert_eq!(stop_query(None, Some(1)).encode(), "t=1");
+        assert_eq!(stop_query(Some("USR1"), None).encode(), "signal=USR1");
+        assert_eq!(stop_query(None, None).encode(), "");
+    }
+}

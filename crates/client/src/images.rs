@@ -19,6 +19,16 @@ pub struct ImageListOptions {
     pub filters: Filters,
 }
 
+impl ImageListOptions {
+    pub fn query(&self) -> Query {
+        Query::new().set_if(self.all, "all", "1").set_if(
+            !self.filters.is_empty(),
+            "filters",
+            self.filters.to_json(),
+        )
+    }
+}
+
 /// `POST /images/create?fromSrc=` options (docker's `ImageImport`).
 #[derive(Debug, Clone, Default)]
 pub struct ImageImportOptions {
