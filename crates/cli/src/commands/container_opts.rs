@@ -597,45 +597,6 @@ pub fn build_create(
     })
 }
 
-/// Splits an image reference into (repository, tag), defaulting the tag to `latest`; a digest
-/// reference keeps its digest as the "tag" part.
-pub fn split_reference(image: &str) -> (String, String) {
-    if let Some((repo, digest)) = image.split_once('@') {
-        return (repo.to_string(), digest.to_string());
-    }
-    let last_slash = image.rfind('/').map(|i| i + 1).unwrap_or(0);
-    match image[last_slash..].rfind(':') {
-        Some(i) => (
-            image[..last_slash + i].to_string(),
-            image[last_slash + i + 1..].to_string(),
-        ),
-        None => (image.to_string(), "latest".to_string()),
-    }
-}
-
-/// docker's `ParseNormalizedNamed(...).Name()`: `busybox` → `docker.io/library/busybox`.
-pub fn normalize_name(repo: &str) -> String {
-    let (first, rest) = match repo.split_once('/') {
-        Some((f, r)) => (f, Some(r)),
-        None => (repo, None),
-    };
-    let is_domain = first.contains('.') || first.contains(':') || first == "localhost";
-    match rest {
-        Some(_) if is_domain => repo.to_string(),
-        Some(_) => format!("docker.io/{repo}"),
-        None => format!("docker.io/library/{repo}"),
-    }
-}
-
-/// `busybox` → `busybox:latest`: the familiar form docker prints in "Unable to find image".
-pub fn familiar_with_tag(image: &str) -> String {
-    if image.contains('@') {
-        return image.to_string();
-    }
-    let (repo, tag) = split_reference(image);
-    format!("{repo}:{tag}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -977,27 +938,5 @@ mod tests {
         assert_eq!(b["Entrypoint"], json!([""]));
         let o = opts(&["--rm", "--restart", "always", "busybox"]);
         assert!(build_create(&o, true, None, &no_env, &no_file).is_err());
-    }
-
-    #[test]
-    fn references() {
-        assert_eq!(
-            split_reference("busybox"),
-            ("busybox".into(), "latest".into())
-        );
-        assert_eq!(
-            split_reference("127.0.0.1:5077/bb:1"),
-            ("127.0.0.1:5077/bb".into(), "1".into())
-        );
-        assert_eq!(
-            split_reference("127.0.0.1:5077/bb"),
-            ("127.0.0.1:5077/bb".into(), "latest".into())
-        );
-        assert_eq!(normalize_name("busybox"), "docker.io/library/busybox");
-        assert_eq!(normalize_name("me/app"), "docker.io/me/app");
-        assert_eq!(normalize_name("127.0.0.1:5077/bb"), "127.0.0.1:5077/bb");
-        assert_eq!(normalize_name("localhost/bb"), "localhost/bb");
-        assert_eq!(familiar_with_tag("busybox"), "busybox:latest");
-        assert_eq!(familiar_with_tag("x:1"), "x:1");
     }
 }

@@ -11,9 +11,9 @@ use clap::Args;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::container_opts::{
-    build_create, familiar_with_tag, normalize_name, split_reference, ContainerOpts, CreateRequest,
-};
+use berth_reference::Reference;
+
+use super::container_opts::{build_create, ContainerOpts, CreateRequest};
 use crate::error::{api_error, not_found, Exit};
 
 #[derive(Args, Debug)]
@@ -128,8 +128,8 @@ fn is_image_missing(err: &anyhow::Error) -> bool {
 /// `POST /images/create?fromImage=...&tag=...` and print its progress like docker's
 /// non-terminal output ("1: Pulling from bb", "Digest: ...", "Status: ...").
 pub async fn pull_image(client: &Client, image: &str) -> Result<()> {
-    let (repo, tag) = split_reference(image);
-    let mut lines = client.image_pull(&normalize_name(&repo), &tag).await?;
+    let (name, tag) = pull_target(image)?;
+    let mut lines = client.image_pull(&name, &tag).await?;
     while let Some(msg) = lines.next().await? {
         if let Some(err) = msg.failure() {
             anyhow::bail!("{err}");
@@ -139,6 +139,20 @@ pub async fn pull_image(client: &Client, image: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The `fromImage` and `tag` of a pull: `busybox` → (`docker.io/library/busybox`, `latest`);
+/// a digest goes as the tag.
+pub fn pull_target(image: &str) -> Result<(String, String)> {
+    let r = Reference::parse_tagged(image)?;
+    Ok((r.name(), r.tag_or_digest().to_string()))
+}
+
+/// `busybox` → `busybox:latest`: the familiar form docker prints in "Unable to find image".
+pub fn familiar_with_tag(image: &str) -> String {
+    Reference::parse_tagged(image)
+        .map(|r| r.familiar())
+        .unwrap_or_else(|_| image.to_string())
 }
 
 /// One JSON progress message as docker prints it without a terminal.
@@ -236,6 +250,29 @@ mod tests {
             json!({"status": "Downloading", "id": "a", "progressDetail": {"current": 1}})
         )
         .is_none());
+    }
+
+    #[test]
+    fn references() {
+        assert_eq!(
+            pull_target("busybox").unwrap(),
+            ("docker.io/library/busybox".into(), "latest".into())
+        );
+        assert_eq!(
+            pull_target("127.0.0.1:5077/bb:1").unwrap(),
+            ("127.0.0.1:5077/bb".into(), "1".into())
+        );
+        assert_eq!(
+            pull_target("me/app").unwrap(),
+            ("docker.io/me/app".into(), "latest".into())
+        );
+        assert_eq!(pull_target("localhost/bb").unwrap().0, "localhost/bb");
+        assert_eq!(familiar_with_tag("busybox"), "busybox:latest");
+        assert_eq!(familiar_with_tag("x:1"), "x:1");
+        assert_eq!(
+            familiar_with_tag("127.0.0.1:5077/bb"),
+            "127.0.0.1:5077/bb:latest"
+        );
     }
 
     #[test]

@@ -7,7 +7,8 @@ use berth_client::{Client, ImageListOptions};
 use clap::Args;
 use gotmpl::Value as TValue;
 
-use super::container_opts::split_reference;
+use berth_reference::{split_tag, Reference, DEFAULT_TAG};
+
 use super::filters;
 use super::ps::created_at;
 use crate::format::{self, ctx, map_value, units};
@@ -68,9 +69,11 @@ pub async fn run(client: &Client, a: ImagesArgs) -> Result<i32> {
     Ok(0)
 }
 
+/// A repository as `docker images` shows it (`docker.io/library/x` → `x`).
 fn familiar(name: &str) -> String {
-    let n = name.strip_prefix("docker.io/").unwrap_or(name);
-    n.strip_prefix("library/").unwrap_or(n).to_string()
+    Reference::parse(name)
+        .map(|r| r.familiar_name())
+        .unwrap_or_else(|_| name.to_string())
 }
 
 /// (repository, tag, digest) rows for one image, as docker's `imageFormatTaggedAndDigest`.
@@ -84,8 +87,8 @@ pub fn image_rows(img: &ImageSummary, show_digests: bool) -> Vec<(String, String
     }
     let mut repo_tags: Vec<(String, Vec<String>)> = Vec::new();
     for t in tags.iter().filter(|t| t.as_str() != "<none>:<none>") {
-        let (repo, tag) = split_reference(t);
-        let repo = familiar(&repo);
+        let (repo, tag) = split_tag(t);
+        let (repo, tag) = (familiar(repo), tag.unwrap_or(DEFAULT_TAG).to_string());
         match repo_tags.iter_mut().find(|(r, _)| *r == repo) {
             Some((_, v)) => v.push(tag),
             None => repo_tags.push((repo, vec![tag])),

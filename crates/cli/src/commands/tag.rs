@@ -4,8 +4,8 @@ use anyhow::Result;
 use clap::Args;
 
 use berth_client::Client;
+use berth_reference::{Reference, DEFAULT_TAG};
 
-use super::container_opts::{normalize_name, split_reference};
 use crate::error::Exit;
 
 #[derive(Args, Debug)]
@@ -22,15 +22,14 @@ pub fn tag_target(target: &str) -> Result<(String, String)> {
     if target.contains('@') {
         return Err(Exit::new(1, "refusing to create a tag with a digest reference").into());
     }
-    let (repo, tag) = split_reference(target);
-    if repo.is_empty() || repo.chars().any(|c| c.is_ascii_uppercase()) {
-        return Err(Exit::new(
+    let r = Reference::parse(target).map_err(|e| {
+        Exit::new(
             1,
-            format!("Error parsing reference: \"{target}\" is not a valid repository/tag: invalid reference format"),
+            format!("Error parsing reference: \"{target}\" is not a valid repository/tag: {e}"),
         )
-        .into());
-    }
-    Ok((normalize_name(&repo), tag))
+    })?;
+    let tag = r.tag().unwrap_or(DEFAULT_TAG).to_string();
+    Ok((r.name(), tag))
 }
 
 pub async fn run(client: &Client, a: TagArgs) -> Result<i32> {
