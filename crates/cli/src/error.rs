@@ -35,6 +35,18 @@ pub fn exit_status(err: &anyhow::Error) -> (i32, String) {
     (1, format!("{err:#}"))
 }
 
+/// Whether `err` is the daemon's 404.
+pub fn not_found(err: &anyhow::Error) -> bool {
+    api_error(err).is_some_and(berth_client::ApiError::is_not_found)
+}
+
+/// The daemon's error answer inside `err`, if it is one.
+pub fn api_error(err: &anyhow::Error) -> Option<&berth_client::ApiError> {
+    err.downcast_ref::<berth_client::Error>()
+        .and_then(berth_client::Error::api)
+        .or_else(|| err.downcast_ref::<berth_client::ApiError>())
+}
+
 /// docker's `toStatusError` for `run`: a start failure whose message says the command was not
 /// found exits 127, one that says it could not be executed 126, anything else 125.
 pub fn run_status(message: &str) -> i32 {

@@ -4,7 +4,7 @@
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::task::JoinHandle;
 
-use crate::client::{Client, Query};
+use berth_client::Client;
 
 /// The signals we catch and forward (docker skips SIGCHLD, SIGPIPE and SIGURG; we also leave
 /// SIGWINCH to the resize logic and SIGTSTP/TTIN/TTOU to job control).
@@ -37,11 +37,8 @@ pub fn spawn_proxy(client: Client, container: String) -> JoinHandle<()> {
         }
         drop(tx);
         while let Some(name) = rx.recv().await {
-            let q = Query::new().set("signal", name);
             // A container that already exited answers 409; nothing to do about it.
-            let _ = client
-                .post(&format!("/containers/{container}/kill"), &q, None)
-                .await;
+            let _ = client.container_kill(&container, Some(name)).await;
         }
     })
 }

@@ -1,115 +1,36 @@
-//! Container output and input: docker's multiplexed stream format (8-byte frame headers),
-//! the detach-key escape proxy, and the pump between our stdio and a hijacked connection.
+//! Container output and input: the detach-key escape proxy, and the pump between our stdio
+//! and a hijacked connection (raw TTY bytes, or docker's stdout/stderr frames).
 
 use std::io::Write;
 
 use anyhow::Result;
+use berth_client::stdcopy::{Demux, StdStream};
+use berth_client::Hijacked;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
-use crate::client::Hijacked;
+pub use berth_api::detach_keys::{parse_detach_keys, DEFAULT_DETACH_KEYS};
 
-/// Which of our file descriptors a frame goes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dest {
-    Stdout,
-    Stderr,
-}
-
-/// Incremental decoder for docker's `stdcopy` framing:
-/// `[stream, 0, 0, 0, len(u32 big-endian)]` followed by `len` payload bytes.
-#[derive(Default)]
-pub struct Demux {
-    buf: Vec<u8>,
-}
-
-impl Demux {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Feeds bytes and returns the complete frames. Stream 3 (systemerr) is an error from the
-    /// daemon, as in docker's `stdcopy.StdCopy`.
-    pub fn feed(&mut self, data: &[u8]) -> Result<Vec<(Dest, Vec<u8>)>> {
-        self.buf.extend_from_slice(data);
-        let mut out = Vec::new();
-        loop {
-            if self.buf.len() < 8 {
-                break;
-            }
-            let len =
-                u32::from_be_bytes([self.buf[4], self.buf[5], self.buf[6], self.buf[7]]) as usize;
-            if self.buf.len() < 8 + len {
-                break;
-            }
-            let kind = self.buf[0];
-            let payload = self.buf[8..8 + len].to_vec();
-            self.buf.drain(..8 + len);
-            match kind {
-                0 | 1 => out.push((Dest::Stdout, payload)),
-                2 => out.push((Dest::Stderr, payload)),
-                3 => anyhow::bail!(
-                    "error from daemon in stream: {}",
-                    String::from_utf8_lossy(&payload)
-                ),
-                other => anyhow::bail!("Unrecognized input header: {other}"),
-            }
-        }
-        Ok(out)
-    }
-
-    /// Bytes left over at the end of the stream (a truncated frame).
-    #[cfg(test)]
-    pub fn pending(&self) -> usize {
-        self.buf.len()
-    }
-}
+/// Which of our file descriptors output goes to.
+pub type Dest = StdStream;
 
 /// Writes to our stdout or stderr, flushing at once (interactive output must not wait).
 pub fn write_out(dest: Dest, data: &[u8]) -> std::io::Result<()> {
     match dest {
-        Dest::Stdout => {
+        StdStream::Stdout | StdStream::Stdin => {
             let mut out = std::io::stdout().lock();
             match out.write_all(data).and_then(|()| out.flush()) {
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(141),
                 r => r,
             }
         }
-        Dest::Stderr => {
+        StdStream::Stderr => {
             let mut err = std::io::stderr().lock();
             err.write_all(data)?;
             err.flush()
         }
     }
 }
-
-/// Parses docker's detach-key syntax: comma-separated `ctrl-<x>` or single characters.
-pub fn parse_detach_keys(spec: &str) -> Result<Vec<u8>> {
-    let mut keys = Vec::new();
-    for part in spec.split(',') {
-        let lower = part.to_ascii_lowercase();
-        if let Some(rest) = lower.strip_prefix("ctrl-") {
-            let b = match rest.as_bytes() {
-                [c @ b'a'..=b'z'] => c - b'a' + 1,
-                [b'@'] => 0,
-                [b'['] => 27,
-                [b'\\'] => 28,
-                [b']'] => 29,
-                [b'^'] => 30,
-                [b'_'] => 31,
-                _ => anyhow::bail!("Unknown character: '{rest}'"),
-            };
-            keys.push(b);
-        } else if part.len() == 1 {
-            keys.push(part.as_bytes()[0]);
-        } else {
-            anyhow::bail!("Unknown character: '{part}'");
-        }
-    }
-    Ok(keys)
-}
-
-pub const DEFAULT_DETACH_KEYS: &[u8] = &[0x10, 0x11]; // ctrl-p, ctrl-q
 
 /// Watches stdin for the detach sequence. Bytes of a partial match are held back and released
 /// if the sequence breaks off, like docker's `term.EscapeProxy`.
@@ -211,7 +132,7 @@ fn spawn_stdin_reader() -> mpsc::Receiver<Vec<u8>> {
 /// the stream or the user detaches.
 pub async fn pump(conn: Hijacked, opts: PumpOpts) -> Result<PumpEnd> {
     let Hijacked { stream, buffered } = conn;
-    let (mut rd, mut wr) = stream.into_split();
+    let (mut rd, mut wr) = tokio::io::split(stream);
 
     let (detach_tx, mut detach_rx) = mpsc::channel::<()>(1);
     let input = if opts.stdin {
@@ -252,7 +173,7 @@ pub async fn pump(conn: Hijacked, opts: PumpOpts) -> Result<PumpEnd> {
         let mut demux = Demux::new();
         let mut handle = |data: &[u8]| -> Result<()> {
             if opts.tty {
-                write_out(Dest::Stdout, data)?;
+                write_out(StdStream::Stdout, data)?;
             } else {
                 for (dest, payload) in demux.feed(data)? {
                     write_out(dest, &payload)?;
@@ -287,61 +208,6 @@ pub async fn pump(conn: Hijacked, opts: PumpOpts) -> Result<PumpEnd> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn frame(kind: u8, payload: &[u8]) -> Vec<u8> {
-        let mut v = vec![kind, 0, 0, 0];
-        v.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-        v.extend_from_slice(payload);
-        v
-    }
-
-    #[test]
-    fn demux_trace_bytes() {
-        // Section 3a of the traces: stderr frame then stdout frame in one read.
-        let raw = [
-            0x02, 0, 0, 0, 0, 0, 0, 4, b'e', b'r', b'r', b'\n', 0x01, 0, 0, 0, 0, 0, 0, 4, b'o',
-            b'u', b't', b'\n',
-        ];
-        let mut d = Demux::new();
-        let frames = d.feed(&raw).unwrap();
-        assert_eq!(
-            frames,
-            vec![
-                (Dest::Stderr, b"err\n".to_vec()),
-                (Dest::Stdout, b"out\n".to_vec())
-            ]
-        );
-    }
-
-    #[test]
-    fn demux_split_across_reads() {
-        let all = [frame(1, b"hello\nworld\n"), frame(2, b"oops")].concat();
-        let mut d = Demux::new();
-        let mut got = Vec::new();
-        for byte in &all {
-            got.extend(d.feed(std::slice::from_ref(byte)).unwrap());
-        }
-        assert_eq!(got.len(), 2);
-        assert_eq!(got[0], (Dest::Stdout, b"hello\nworld\n".to_vec()));
-        assert_eq!(got[1], (Dest::Stderr, b"oops".to_vec()));
-        assert_eq!(d.pending(), 0);
-    }
-
-    #[test]
-    fn demux_systemerr_is_an_error() {
-        let mut d = Demux::new();
-        let err = d.feed(&frame(3, b"bad")).unwrap_err().to_string();
-        assert_eq!(err, "error from daemon in stream: bad");
-    }
-
-    #[test]
-    fn detach_keys_parse() {
-        assert_eq!(parse_detach_keys("ctrl-p,ctrl-q").unwrap(), vec![16, 17]);
-        assert_eq!(parse_detach_keys("ctrl-a,x").unwrap(), vec![1, b'x']);
-        assert_eq!(parse_detach_keys("ctrl-@").unwrap(), vec![0]);
-        assert!(parse_detach_keys("ctrl-pp").is_err());
-        assert!(parse_detach_keys("abc").is_err());
-    }
 
     #[test]
     fn escape_proxy() {

@@ -5,7 +5,7 @@ use std::os::fd::BorrowedFd;
 
 use nix::sys::termios::{self, SetArg, Termios};
 
-use crate::client::{Client, Query};
+use berth_client::Client;
 
 pub fn stdin_is_tty() -> bool {
     std::io::stdin().is_terminal()
@@ -68,13 +68,11 @@ pub async fn resize(client: &Client, target: &ResizeTarget) {
     let Some((h, w)) = window_size() else {
         return;
     };
-    let path = match target {
-        ResizeTarget::Container(id) => format!("/containers/{id}/resize"),
-        ResizeTarget::Exec(id) => format!("/exec/{id}/resize"),
-    };
-    let q = Query::new().set("h", h.to_string()).set("w", w.to_string());
     // Docker ignores resize errors: the process may already have exited (409/500).
-    let _ = client.post(&path, &q, None).await;
+    let _ = match target {
+        ResizeTarget::Container(id) => client.container_resize(id, h, w).await,
+        ResizeTarget::Exec(id) => client.exec_resize(id, h, w).await,
+    };
 }
 
 /// Sends a resize now and on every SIGWINCH until the task is aborted.

@@ -8,6 +8,10 @@
 //!
 //! Everything here needs root: [`TestDaemon::start`] fails the test with a clear message
 //! otherwise, so a run as an ordinary user never passes by doing nothing.
+//!
+//! The harness's own API calls (importing busybox, inspecting, listing, removing) go through
+//! `berth-client`, each on a small runtime of its own; the raw HTTP helpers stay for tests
+//! that assert what is on the wire (status codes, bodies, headers).
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -19,6 +23,9 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use berth_api::container::ContainerInspect;
+use berth_client::{Client, ContainerListOptions, ImageImportOptions, RemoveOptions};
 
 /// How long a CLI command may run before the harness kills it and fails the test.
 pub const CMD_TIMEOUT: Duration = Duration::from_secs(90);
@@ -506,6 +513,16 @@ pub fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
     wait_for(what, timeout, || f().then_some(()))
 }
 
+/// Runs `f` to completion on a runtime of its own: the harness's API calls are few and
+/// synchronous, and a test may make them from any thread.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("starting a tokio runtime for an API call")
+        .block_on(f)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Raw HTTP over the unix socket
 // ---------------------------------------------------------------------------------------------
@@ -797,19 +814,35 @@ impl TestDaemon {
     }
 
     fn import_busybox(&self) {
-        let r = self.http_body(
-            "POST",
-            "/images/create?fromSrc=-&repo=busybox&tag=latest",
-            "application/x-tar",
-            busybox_tar(),
-        );
-        assert_eq!(r.status, 200, "importing busybox: {r:?}");
-        assert!(
-            !r.text().contains("\"error"),
-            "importing busybox failed: {r:?}"
-        );
-        let r = self.http("GET", "/images/busybox:latest/json");
-        assert_eq!(r.status, 200, "busybox not found after import: {r:?}");
+        let opts = ImageImportOptions {
+            source: "-".into(),
+            repo: Some("busybox".into()),
+            tag: Some("latest".into()),
+            ..ImageImportOptions::default()
+        };
+        let c = self.client();
+        let imported = block_on(async {
+            let body = bytes::Bytes::from_static(busybox_tar());
+            let body = berth_client::stream_body(futures_util::stream::once(async {
+                Ok::<_, std::io::Error>(body)
+            }));
+            let mut progress = c.image_import(&opts, body).await?;
+            let mut last = None;
+            while let Some(m) = progress.next().await? {
+                if let Some(e) = m.failure() {
+                    return Ok(Err(e.to_string()));
+                }
+                last = Some(m.status);
+            }
+            c.image_inspect("busybox:latest").await?;
+            Ok::<_, berth_client::Error>(Ok(last))
+        });
+        match imported {
+            Ok(Ok(Some(id))) => assert!(id.starts_with("sha256:"), "import said {id:?}"),
+            Ok(Ok(None)) => panic!("importing busybox: no progress message"),
+            Ok(Err(e)) => panic!("importing busybox failed: {e}"),
+            Err(e) => panic!("importing busybox: {e:#}"),
+        }
     }
 
     /// `unix:///tmp/bt-XXXXXX/s.sock`
@@ -947,20 +980,36 @@ impl TestDaemon {
         )
     }
 
-    /// `GET /containers/{id}/json` as JSON; panics when not 200.
+    /// A client of this daemon (the newest API version, no negotiation round trip).
+    pub fn client(&self) -> Client {
+        Client::with_version(&self.host(), berth_api::API_VERSION)
+            .unwrap_or_else(|e| panic!("client for {}: {e}", self.host()))
+    }
+
+    /// `GET /containers/{id}/json`, the document as the daemon sent it; panics on an error.
     #[track_caller]
     pub fn inspect(&self, id: &str) -> serde_json::Value {
-        let r = self.http("GET", &format!("/containers/{id}/json"));
-        assert_eq!(r.status, 200, "inspect {id}: {r:?}");
-        r.json()
+        let c = self.client();
+        let raw = block_on(c.container_inspect_raw(id, false))
+            .unwrap_or_else(|e| panic!("inspect {id}: {e:#}"));
+        serde_json::from_slice(&raw).unwrap_or_else(|e| {
+            panic!(
+                "inspect {id}: not JSON ({e}): {}",
+                String::from_utf8_lossy(&raw)
+            )
+        })
+    }
+
+    /// `GET /containers/{id}/json`, typed; panics on an error.
+    #[track_caller]
+    pub fn inspect_typed(&self, id: &str) -> ContainerInspect {
+        let c = self.client();
+        block_on(c.container_inspect(id, false)).unwrap_or_else(|e| panic!("inspect {id}: {e:#}"))
     }
 
     /// `State.Status` of a container.
     pub fn status(&self, id: &str) -> String {
-        self.inspect(id)["State"]["Status"]
-            .as_str()
-            .unwrap_or("")
-            .to_string()
+        self.inspect_typed(id).state().status
     }
 
     /// Waits until `State.Status` is `status`.
@@ -971,20 +1020,17 @@ impl TestDaemon {
         });
     }
 
-    /// Ids of all containers (running or not) known to the daemon.
+    /// Ids of all containers (running or not) known to the daemon; none when it does not
+    /// answer.
     pub fn container_ids(&self) -> Vec<String> {
-        match self.try_http("GET", "/containers/json?all=1", &[], None) {
-            Ok(r) if r.status == 200 => r
-                .json()
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|c| c["Id"].as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            _ => Vec::new(),
-        }
+        let c = self.client();
+        let opts = ContainerListOptions {
+            all: true,
+            ..ContainerListOptions::default()
+        };
+        block_on(c.container_list(&opts))
+            .map(|l| l.into_iter().map(|s| s.id).collect())
+            .unwrap_or_default()
     }
 
     // --- cleanup -------------------------------------------------------------------------------
@@ -992,15 +1038,16 @@ impl TestDaemon {
     fn cleanup(&mut self) {
         // 1. Containers, through the daemon, when it still answers.
         if self.child.is_some() {
+            let c = self.client();
+            let opts = RemoveOptions {
+                force: true,
+                volumes: true,
+                link: false,
+            };
             for id in self.container_ids() {
-                let _ = http_request(
-                    &self.socket,
-                    "DELETE",
-                    &format!("/containers/{id}?force=1&v=1"),
-                    &[],
-                    None,
-                    Duration::from_secs(20),
-                );
+                let remove = c.container_remove(&id, opts);
+                let _ =
+                    block_on(async { tokio::time::timeout(Duration::from_secs(20), remove).await });
             }
         }
         // 2. The daemon.
@@ -1300,9 +1347,17 @@ impl TestDaemon {
     }
 
     /// The container's log (stdout and stderr together) through the API.
+    #[track_caller]
     pub fn api_logs(&self, id: &str) -> String {
-        let r = self.http("GET", &format!("/containers/{id}/logs?stdout=1&stderr=1"));
-        let (o, e) = demux(&r.body);
+        let c = self.client();
+        let opts = berth_client::LogsOptions {
+            stdout: true,
+            stderr: true,
+            ..berth_client::LogsOptions::default()
+        };
+        let body = block_on(async { c.container_logs(id, &opts).await?.collect().await })
+            .unwrap_or_else(|e| panic!("logs of {id}: {e:#}"));
+        let (o, e) = demux(&body);
         let mut s = String::from_utf8_lossy(&o).into_owned();
         s.push_str(&String::from_utf8_lossy(&e));
         s

@@ -264,7 +264,7 @@ impl Engine {
                 created: image.record.created.map_or(0, |t| t.timestamp()),
                 size: image.record.size as i64,
                 shared_size: -1,
-                virtual_size: image.record.size as i64,
+                virtual_size: Some(image.record.size as i64),
                 labels,
                 containers: self.containers_using(&id).len() as i64,
             });

@@ -68,11 +68,7 @@ impl Digest {
     }
 }
 
-pub(crate) fn is_hex64(s: &str) -> bool {
-    s.len() == 64
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
+pub(crate) use berth_reference::is_hex64;
 
 impl FromStr for Digest {
     type Err = DigestError;

@@ -63,7 +63,7 @@ impl StoreError {
             StoreError::NotFound { .. } => crate::ErrorKind::NotFound,
             StoreError::Conflict { .. } => crate::ErrorKind::Conflict,
             StoreError::InvalidArgument { .. } => crate::ErrorKind::InvalidArgument,
-            StoreError::Reference(e) => e.kind(),
+            StoreError::Reference(_) => crate::ErrorKind::InvalidArgument,
             StoreError::Content(e) => e.kind(),
             StoreError::Snapshot(e) => e.kind(),
             StoreError::Config(e) => e.kind(),

@@ -2,11 +2,11 @@
 //! proxied, and exit with the container's status (traces, "attach").
 
 use anyhow::Result;
+use berth_api::container::ContainerInspect;
+use berth_client::{AttachOptions, Client};
 use clap::{ArgAction, Args};
-use serde_json::Value;
 
 use super::create::start_wait;
-use crate::client::{path_escape, Client, Query};
 use crate::error::Exit;
 use crate::stream::{self, parse_detach_keys, PumpEnd, PumpOpts, DEFAULT_DETACH_KEYS};
 use crate::tty::{self, RawMode, ResizeTarget};
@@ -35,24 +35,23 @@ pub struct AttachArgs {
 }
 
 /// Docker's refusals for containers that cannot be attached to.
-pub fn check_attachable(info: &Value) -> Result<()> {
-    let state = &info["State"];
-    let flag = |k: &str| state.get(k).and_then(Value::as_bool).unwrap_or(false);
-    if !flag("Running") {
+pub fn check_attachable(info: &ContainerInspect) -> Result<()> {
+    let state = info.state();
+    if !state.running {
         return Err(Exit::new(
             1,
             "You cannot attach to a stopped container, start it first",
         )
         .into());
     }
-    if flag("Paused") {
+    if state.paused {
         return Err(Exit::new(
             1,
             "You cannot attach to a paused container, unpause it first",
         )
         .into());
     }
-    if flag("Restarting") {
+    if state.restarting {
         return Err(Exit::new(
             1,
             "You cannot attach to a restarting container, wait until it is running",
@@ -63,45 +62,31 @@ pub fn check_attachable(info: &Value) -> Result<()> {
 }
 
 pub async fn run(client: &Client, a: AttachArgs) -> Result<i32> {
-    let name = path_escape(&a.container);
+    let name = a.container.clone();
     let wait = start_wait(client, &name, None).await?;
-    let info = client
-        .get_json(&format!("/containers/{name}/json"), &Query::new())
-        .await?;
+    let info = client.container_inspect(&name, false).await?;
     check_attachable(&info)?;
-    let tty_mode = info
-        .pointer("/Config/Tty")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let open_stdin = info
-        .pointer("/Config/OpenStdin")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let tty_mode = info.tty();
+    let open_stdin = info.open_stdin();
     let with_stdin = open_stdin && !a.no_stdin;
     if with_stdin && tty_mode && !tty::stdin_is_tty() {
         return Err(Exit::new(1, "the input device is not a TTY").into());
     }
     let detach_keys = match &a.detach_keys {
-        Some(k) => parse_detach_keys(k)?,
+        Some(k) => parse_detach_keys(k).map_err(anyhow::Error::msg)?,
         None => DEFAULT_DETACH_KEYS.to_vec(),
     };
-    let q = Query::new()
-        .set("stream", "1")
-        .set("stdout", "1")
-        .set("stderr", "1")
-        .set_if(with_stdin, "stdin", "1")
-        .set_if(
-            a.detach_keys.is_some(),
-            "detachKeys",
-            a.detach_keys.clone().unwrap_or_default(),
-        );
-    let conn = client
-        .hijack(&format!("/containers/{name}/attach"), &q, None)
-        .await?;
+    let attach = AttachOptions {
+        stream: true,
+        stdout: true,
+        stderr: true,
+        stdin: with_stdin,
+        detach_keys: a.detach_keys.clone(),
+        ..AttachOptions::default()
+    };
+    let conn = client.container_attach(&name, &attach).await?;
     // Docker inspects again after attaching (the container may have stopped meanwhile).
-    let _ = client
-        .get_json(&format!("/containers/{name}/json"), &Query::new())
-        .await;
+    let _ = client.container_inspect(&name, false).await;
 
     let raw = if tty_mode && with_stdin {
         RawMode::enable()
@@ -143,15 +128,19 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn check(v: serde_json::Value) -> Result<()> {
+        check_attachable(&serde_json::from_value(v).unwrap())
+    }
+
     #[test]
     fn attachable_states() {
-        assert!(check_attachable(&json!({"State": {"Running": true}})).is_ok());
-        let e = check_attachable(&json!({"State": {"Running": false}})).unwrap_err();
+        assert!(check(json!({"State": {"Running": true}})).is_ok());
+        let e = check(json!({"State": {"Running": false}})).unwrap_err();
         assert_eq!(
             e.to_string(),
             "You cannot attach to a stopped container, start it first"
         );
-        let e = check_attachable(&json!({"State": {"Running": true, "Paused": true}})).unwrap_err();
+        let e = check(json!({"State": {"Running": true, "Paused": true}})).unwrap_err();
         assert!(e.to_string().contains("paused"));
     }
 }

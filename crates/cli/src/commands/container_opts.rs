@@ -4,10 +4,12 @@
 use std::collections::BTreeMap;
 
 use anyhow::{bail, Context, Result};
+use berth_api::container::{
+    ContainerConfig, ContainerCreateRequest, EndpointSettings, HostConfig, LogConfig,
+    NetworkingConfig, PortBinding, RestartPolicy, Ulimit,
+};
 use clap::{ArgAction, Args};
-use serde_json::{json, Map, Value};
-
-use crate::client::Query;
+use serde_json::{json, Value};
 
 #[derive(Args, Debug, Clone, Default)]
 #[command(disable_help_flag = true)]
@@ -198,7 +200,7 @@ pub fn parse_nano_cpus(s: &str) -> Result<i64, String> {
 }
 
 /// `name=soft[:hard]`.
-pub fn parse_ulimit(s: &str) -> Result<Value> {
+pub fn parse_ulimit(s: &str) -> Result<Ulimit> {
     const NAMES: &[&str] = &[
         "core",
         "cpu",
@@ -235,11 +237,15 @@ pub fn parse_ulimit(s: &str) -> Result<Value> {
     if soft > hard {
         bail!("ulimit soft limit must be less than or equal to hard limit: {soft} > {hard}");
     }
-    Ok(json!({"Name": name, "Hard": hard, "Soft": soft}))
+    Ok(Ulimit {
+        name: name.to_string(),
+        hard,
+        soft,
+    })
 }
 
 /// `no | always | unless-stopped | on-failure[:N]`.
-pub fn parse_restart(s: &str) -> Result<Value> {
+pub fn parse_restart(s: &str) -> Result<RestartPolicy> {
     let (name, count) = match s.split_once(':') {
         Some((n, c)) => (n, Some(c)),
         None => (s, None),
@@ -254,11 +260,16 @@ pub fn parse_restart(s: &str) -> Result<Value> {
         "" | "no" | "always" | "unless-stopped" if count.is_some() => {
             bail!("maximum retry count cannot be used with restart policy '{name}'")
         }
-        "" => Ok(json!({"Name": "no", "MaximumRetryCount": 0})),
-        "no" | "always" | "unless-stopped" | "on-failure" => {
-            Ok(json!({"Name": name, "MaximumRetryCount": max}))
-        }
+        "" => Ok(restart_policy("no", 0)),
+        "no" | "always" | "unless-stopped" | "on-failure" => Ok(restart_policy(name, max)),
         _ => bail!("invalid restart policy '{name}'"),
+    }
+}
+
+fn restart_policy(name: &str, maximum_retry_count: i64) -> RestartPolicy {
+    RestartPolicy {
+        name: name.to_string(),
+        maximum_retry_count,
     }
 }
 
@@ -333,7 +344,7 @@ pub fn parse_volume(spec: &str) -> Result<(Option<String>, Option<String>)> {
 }
 
 /// `-p [ip:][hostPort:]containerPort[/proto]` → (port key, binding).
-pub fn parse_publish(spec: &str) -> Result<(String, Value)> {
+pub fn parse_publish(spec: &str) -> Result<(String, PortBinding)> {
     let (addr, proto) = match spec.rsplit_once('/') {
         Some((a, p)) => (a, p.to_lowercase()),
         None => (spec, "tcp".to_string()),
@@ -367,14 +378,17 @@ pub fn parse_publish(spec: &str) -> Result<(String, Value)> {
     }
     Ok((
         format!("{ctr}/{proto}"),
-        json!({"HostIp": ip, "HostPort": host}),
+        PortBinding {
+            host_ip: ip.to_string(),
+            host_port: host.to_string(),
+        },
     ))
 }
 
-/// Everything `create` needs besides the body: name query and the image (for pulls).
+/// What `create` sends: the body, the name, and the image (for pulls).
 pub struct CreateRequest {
-    pub body: Value,
-    pub query: Query,
+    pub body: ContainerCreateRequest,
+    pub name: Option<String>,
     pub image: String,
 }
 
@@ -437,17 +451,20 @@ pub fn build_create(
         env.push(expand_env(e, lookup)?);
     }
 
-    let mut labels = Map::new();
-    for l in &o.label {
-        let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
-        labels.insert(k.to_string(), Value::String(v.to_string()));
-    }
+    let labels: BTreeMap<String, String> = o
+        .label
+        .iter()
+        .map(|l| {
+            let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
+            (k.to_string(), v.to_string())
+        })
+        .collect();
 
     let mut binds = Vec::new();
-    let mut volumes = Map::new();
+    let mut volumes = BTreeMap::new();
     for v in &o.volume {
         match parse_volume(v)? {
-            (Some(b), _) => binds.push(Value::String(b)),
+            (Some(b), _) => binds.push(b),
             (_, Some(anon)) => {
                 volumes.insert(anon, json!({}));
             }
@@ -455,19 +472,26 @@ pub fn build_create(
         }
     }
 
-    let mut exposed = Map::new();
-    let mut bindings: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    let mut exposed = BTreeMap::new();
+    let mut bindings: BTreeMap<String, Option<Vec<PortBinding>>> = BTreeMap::new();
     for p in &o.publish {
         let (key, binding) = parse_publish(p)?;
         exposed.insert(key.clone(), json!({}));
-        bindings.entry(key).or_default().push(binding);
+        bindings
+            .entry(key)
+            .or_default()
+            .get_or_insert_with(Vec::new)
+            .push(binding);
     }
 
-    let mut tmpfs = Map::new();
-    for t in &o.tmpfs {
-        let (path, opts) = t.split_once(':').unwrap_or((t.as_str(), ""));
-        tmpfs.insert(path.to_string(), Value::String(opts.to_string()));
-    }
+    let tmpfs: BTreeMap<String, String> = o
+        .tmpfs
+        .iter()
+        .map(|t| {
+            let (path, opts) = t.split_once(':').unwrap_or((t.as_str(), ""));
+            (path.to_string(), opts.to_string())
+        })
+        .collect();
 
     let security_opt = security_opts(&o.security_opt, read_file)?;
 
@@ -479,10 +503,9 @@ pub fn build_create(
 
     let restart = match &o.restart {
         Some(r) => parse_restart(r)?,
-        None => json!({"Name": "no", "MaximumRetryCount": 0}),
+        None => restart_policy("no", 0),
     };
-    let restart_name = restart["Name"].as_str().unwrap_or("no");
-    if o.rm && restart_name != "no" {
+    if o.rm && restart.name != "no" {
         bail!("conflicting options: cannot specify both --restart and --rm");
     }
 
@@ -490,211 +513,88 @@ pub fn build_create(
     // are passed on and the daemon says if they do not exist.
     let network = o.network.clone().unwrap_or_else(|| "default".to_string());
 
-    let entrypoint = match &o.entrypoint {
-        Some(e) if e.is_empty() => json!([""]),
-        Some(e) => json!([e]),
-        None => Value::Null,
-    };
-    let cmd = if cmd.is_empty() {
-        Value::Null
-    } else {
-        json!(cmd)
-    };
-    let list_or_null = |v: &Vec<String>| {
-        if v.is_empty() {
-            Value::Null
-        } else {
-            json!(v)
-        }
-    };
+    let entrypoint = o.entrypoint.as_ref().map(|e| vec![e.clone()]);
+    let some_list = |v: &[String]| (!v.is_empty()).then(|| v.to_vec());
 
     let interactive = o.interactive;
-    let mut config = json!({
-        "Hostname": o.hostname.clone().unwrap_or_default(),
-        "Domainname": "",
-        "User": o.user.clone().unwrap_or_default(),
-        "AttachStdin": attach && interactive,
-        "AttachStdout": attach,
-        "AttachStderr": attach,
-        "Tty": o.tty,
-        "OpenStdin": interactive,
-        "StdinOnce": attach && interactive,
-        "Env": if env.is_empty() { Value::Null } else { json!(env) },
-        "Cmd": cmd,
-        "Image": image,
-        "Volumes": Value::Object(volumes),
-        "WorkingDir": o.workdir.clone().unwrap_or_default(),
-        "Entrypoint": entrypoint,
-        "OnBuild": Value::Null,
-        "Labels": Value::Object(labels),
-    });
-    if !exposed.is_empty() {
-        config["ExposedPorts"] = Value::Object(exposed);
-    }
-    if let Some(s) = &o.stop_signal {
-        config["StopSignal"] = json!(s);
-    }
-    if let Some(t) = o.stop_timeout {
-        config["StopTimeout"] = json!(t);
-    }
+    let config = ContainerConfig {
+        hostname: o.hostname.clone().unwrap_or_default(),
+        user: o.user.clone().unwrap_or_default(),
+        attach_stdin: attach && interactive,
+        attach_stdout: attach,
+        attach_stderr: attach,
+        exposed_ports: Some(exposed),
+        tty: o.tty,
+        open_stdin: interactive,
+        stdin_once: attach && interactive,
+        env: some_list(&env),
+        cmd: some_list(cmd),
+        image: image.clone(),
+        volumes: Some(volumes),
+        working_dir: o.workdir.clone().unwrap_or_default(),
+        entrypoint,
+        labels: Some(labels),
+        stop_signal: o.stop_signal.clone(),
+        stop_timeout: o.stop_timeout,
+        ..ContainerConfig::default()
+    };
 
     let console_size = match (o.tty, console) {
-        (true, Some((h, w))) => json!([h, w]),
-        _ => json!([0, 0]),
+        (true, Some((h, w))) => vec![h, w],
+        _ => vec![0, 0],
     };
-    let mut host = json!({
-        "Binds": if binds.is_empty() { Value::Null } else { Value::Array(binds) },
-        "ContainerIDFile": "",
-        "LogConfig": {"Type": "", "Config": {}},
-        "NetworkMode": network,
-        "PortBindings": bindings,
-        "RestartPolicy": restart,
-        "AutoRemove": o.rm,
-        "VolumeDriver": "",
-        "VolumesFrom": Value::Null,
-        "ConsoleSize": console_size,
-        "CapAdd": list_or_null(&o.cap_add),
-        "CapDrop": list_or_null(&o.cap_drop),
-        "CgroupnsMode": "",
-        "Dns": [],
-        "DnsOptions": [],
-        "DnsSearch": [],
-        "ExtraHosts": Value::Null,
-        "GroupAdd": Value::Null,
-        "IpcMode": "",
-        "Cgroup": "",
-        "Links": Value::Null,
-        "OomScoreAdj": 0,
-        "PidMode": "",
-        "Privileged": o.privileged,
-        "PublishAllPorts": false,
-        "ReadonlyRootfs": o.read_only,
-        "SecurityOpt": list_or_null(&security_opt),
-        "UTSMode": "",
-        "UsernsMode": "",
-        "ShmSize": o.shm_size.unwrap_or(0),
-        "Isolation": "",
-        "CpuShares": o.cpu_shares.unwrap_or(0),
-        "Memory": o.memory.unwrap_or(0),
-        "NanoCpus": o.cpus.unwrap_or(0),
-        "CgroupParent": "",
-        "BlkioWeight": 0,
-        "BlkioWeightDevice": [],
-        "BlkioDeviceReadBps": [],
-        "BlkioDeviceWriteBps": [],
-        "BlkioDeviceReadIOps": [],
-        "BlkioDeviceWriteIOps": [],
-        "CpuPeriod": 0,
-        "CpuQuota": 0,
-        "CpuRealtimePeriod": 0,
-        "CpuRealtimeRuntime": 0,
-        "CpusetCpus": o.cpuset_cpus.clone().unwrap_or_default(),
-        "CpusetMems": "",
-        "Devices": [],
-        "DeviceCgroupRules": Value::Null,
-        "DeviceRequests": Value::Null,
-        "MemoryReservation": 0,
-        "MemorySwap": o.memory_swap.unwrap_or(0),
-        "MemorySwappiness": -1,
-        "OomKillDisable": false,
-        "PidsLimit": o.pids_limit.unwrap_or(0),
-        "Ulimits": ulimits,
-        "CpuCount": 0,
-        "CpuPercent": 0,
-        "IOMaximumIOps": 0,
-        "IOMaximumBandwidth": 0,
-        "MaskedPaths": Value::Null,
-        "ReadonlyPaths": Value::Null,
-    });
-    if o.init {
-        host["Init"] = json!(true);
-    }
-    if !tmpfs.is_empty() {
-        host["Tmpfs"] = Value::Object(tmpfs);
-    }
-
-    let endpoint = if matches!(network.as_str(), "default") {
-        "default".to_string()
-    } else {
-        network.clone()
-    };
-    let mut endpoints = Map::new();
-    endpoints.insert(
-        endpoint,
-        json!({
-            "IPAMConfig": Value::Null,
-            "Links": Value::Null,
-            "Aliases": Value::Null,
-            "MacAddress": "",
-            "DriverOpts": Value::Null,
-            "GwPriority": 0,
-            "NetworkID": "",
-            "EndpointID": "",
-            "Gateway": "",
-            "IPAddress": "",
-            "IPPrefixLen": 0,
-            "IPv6Gateway": "",
-            "GlobalIPv6Address": "",
-            "GlobalIPv6PrefixLen": 0,
-            "DNSNames": Value::Null,
+    let host = HostConfig {
+        binds: some_list(&binds),
+        log_config: Some(LogConfig {
+            r#type: String::new(),
+            config: Some(BTreeMap::new()),
         }),
-    );
-    if let Some(obj) = config.as_object_mut() {
-        obj.insert("HostConfig".to_string(), host);
-        obj.insert(
-            "NetworkingConfig".to_string(),
-            json!({ "EndpointsConfig": Value::Object(endpoints) }),
-        );
-    }
-
-    let query = match &o.name {
-        Some(n) => Query::new().set("name", n.clone()),
-        None => Query::new(),
+        network_mode: network.clone(),
+        port_bindings: Some(bindings),
+        restart_policy: Some(restart),
+        auto_remove: o.rm,
+        console_size: Some(console_size),
+        cap_add: some_list(&o.cap_add),
+        cap_drop: some_list(&o.cap_drop),
+        dns: Some(Vec::new()),
+        dns_options: Some(Vec::new()),
+        dns_search: Some(Vec::new()),
+        privileged: o.privileged,
+        readonly_rootfs: o.read_only,
+        security_opt: some_list(&security_opt),
+        tmpfs: Some(tmpfs),
+        shm_size: o.shm_size.unwrap_or(0),
+        cpu_shares: o.cpu_shares.unwrap_or(0),
+        memory: o.memory.unwrap_or(0),
+        nano_cpus: o.cpus.unwrap_or(0),
+        blkio_weight_device: Some(Vec::new()),
+        blkio_device_read_bps: Some(Vec::new()),
+        blkio_device_write_bps: Some(Vec::new()),
+        blkio_device_read_iops: Some(Vec::new()),
+        blkio_device_write_iops: Some(Vec::new()),
+        cpuset_cpus: o.cpuset_cpus.clone().unwrap_or_default(),
+        devices: Some(Vec::new()),
+        memory_swap: o.memory_swap.unwrap_or(0),
+        memory_swappiness: Some(-1),
+        oom_kill_disable: Some(false),
+        pids_limit: Some(o.pids_limit.unwrap_or(0)),
+        ulimits: Some(ulimits),
+        init: o.init.then_some(true),
+        ..HostConfig::default()
     };
+
+    let endpoints = BTreeMap::from([(network, Some(EndpointSettings::default()))]);
     Ok(CreateRequest {
-        body: config,
-        query,
+        body: ContainerCreateRequest {
+            config,
+            host_config: Some(host),
+            networking_config: Some(NetworkingConfig {
+                endpoints_config: Some(endpoints),
+            }),
+        },
+        name: o.name.clone(),
         image: image.clone(),
     })
-}
-
-/// Splits an image reference into (repository, tag), defaulting the tag to `latest`; a digest
-/// reference keeps its digest as the "tag" part.
-pub fn split_reference(image: &str) -> (String, String) {
-    if let Some((repo, digest)) = image.split_once('@') {
-        return (repo.to_string(), digest.to_string());
-    }
-    let last_slash = image.rfind('/').map(|i| i + 1).unwrap_or(0);
-    match image[last_slash..].rfind(':') {
-        Some(i) => (
-            image[..last_slash + i].to_string(),
-            image[last_slash + i + 1..].to_string(),
-        ),
-        None => (image.to_string(), "latest".to_string()),
-    }
-}
-
-/// docker's `ParseNormalizedNamed(...).Name()`: `busybox` → `docker.io/library/busybox`.
-pub fn normalize_name(repo: &str) -> String {
-    let (first, rest) = match repo.split_once('/') {
-        Some((f, r)) => (f, Some(r)),
-        None => (repo, None),
-    };
-    let is_domain = first.contains('.') || first.contains(':') || first == "localhost";
-    match rest {
-        Some(_) if is_domain => repo.to_string(),
-        Some(_) => format!("docker.io/{repo}"),
-        None => format!("docker.io/library/{repo}"),
-    }
-}
-
-/// `busybox` → `busybox:latest`: the familiar form docker prints in "Unable to find image".
-pub fn familiar_with_tag(image: &str) -> String {
-    if image.contains('@') {
-        return image.to_string();
-    }
-    let (repo, tag) = split_reference(image);
-    format!("{repo}:{tag}")
 }
 
 #[cfg(test)]
@@ -712,6 +612,11 @@ mod tests {
         let mut argv = vec!["t"];
         argv.extend_from_slice(args);
         T::try_parse_from(argv).unwrap().o
+    }
+
+    /// The create body as it goes on the wire.
+    fn body(r: &CreateRequest) -> Value {
+        serde_json::to_value(&r.body).unwrap()
     }
 
     fn no_env(_: &str) -> Option<String> {
@@ -745,8 +650,8 @@ mod tests {
 
     #[test]
     fn restart_policies() {
-        assert_eq!(parse_restart("always").unwrap()["Name"], "always");
-        let p = parse_restart("on-failure:3").unwrap();
+        assert_eq!(parse_restart("always").unwrap().name, "always");
+        let p = serde_json::to_value(parse_restart("on-failure:3").unwrap()).unwrap();
         assert_eq!(p, json!({"Name": "on-failure", "MaximumRetryCount": 3}));
         assert!(parse_restart("always:3").is_err());
         assert!(parse_restart("sometimes").is_err());
@@ -754,12 +659,13 @@ mod tests {
 
     #[test]
     fn ulimits() {
+        let ulimit = |s: &str| serde_json::to_value(parse_ulimit(s).unwrap()).unwrap();
         assert_eq!(
-            parse_ulimit("nofile=1024:2048").unwrap(),
+            ulimit("nofile=1024:2048"),
             json!({"Name": "nofile", "Hard": 2048, "Soft": 1024})
         );
         assert_eq!(
-            parse_ulimit("nproc=10").unwrap(),
+            ulimit("nproc=10"),
             json!({"Name": "nproc", "Hard": 10, "Soft": 10})
         );
         assert!(parse_ulimit("bogus=1").is_err());
@@ -792,12 +698,16 @@ mod tests {
         );
         assert_eq!(parse_volume("/anon").unwrap(), (None, Some("/anon".into())));
         assert!(parse_volume("relative").is_err());
+        let publish = |s: &str| {
+            let (k, b) = parse_publish(s).unwrap();
+            (k, serde_json::to_value(b).unwrap())
+        };
         assert_eq!(
-            parse_publish("8080:80").unwrap(),
+            publish("8080:80"),
             ("80/tcp".into(), json!({"HostIp": "", "HostPort": "8080"}))
         );
         assert_eq!(
-            parse_publish("127.0.0.1:53:53/udp").unwrap(),
+            publish("127.0.0.1:53:53/udp"),
             (
                 "53/udp".into(),
                 json!({"HostIp": "127.0.0.1", "HostPort": "53"})
@@ -812,9 +722,9 @@ mod tests {
         // `docker run --rm busybox echo hi` (section 3 of the traces).
         let o = opts(&["--rm", "busybox", "echo", "hi"]);
         let r = build_create(&o, true, None, &no_env, &no_file).unwrap();
-        let b = &r.body;
+        let b = &body(&r);
         assert_eq!(r.image, "busybox");
-        assert_eq!(r.query.encode(), "");
+        assert_eq!(r.name, None);
         assert_eq!(b["Cmd"], json!(["echo", "hi"]));
         assert_eq!(b["AttachStdout"], true);
         assert_eq!(b["AttachStderr"], true);
@@ -841,9 +751,7 @@ mod tests {
     fn create_body_interactive_tty_and_detach() {
         // `run -it` (section 11).
         let o = opts(&["-it", "--rm", "busybox", "sh"]);
-        let b = build_create(&o, true, Some((40, 120)), &no_env, &no_file)
-            .unwrap()
-            .body;
+        let b = body(&build_create(&o, true, Some((40, 120)), &no_env, &no_file).unwrap());
         assert_eq!(b["Tty"], true);
         assert_eq!(b["OpenStdin"], true);
         assert_eq!(b["StdinOnce"], true);
@@ -852,15 +760,14 @@ mod tests {
         // `run -d --name t1` (section 4): nothing attached.
         let o = opts(&["--name", "t1", "busybox", "sleep", "1000"]);
         let r = build_create(&o, false, None, &no_env, &no_file).unwrap();
-        assert_eq!(r.query.encode(), "name=t1");
-        assert_eq!(r.body["AttachStdout"], false);
-        assert_eq!(r.body["AttachStderr"], false);
-        assert_eq!(r.body["HostConfig"]["AutoRemove"], false);
+        assert_eq!(r.name.as_deref(), Some("t1"));
+        let b = body(&r);
+        assert_eq!(b["AttachStdout"], false);
+        assert_eq!(b["AttachStderr"], false);
+        assert_eq!(b["HostConfig"]["AutoRemove"], false);
         // -d -i keeps stdin open but does not attach it.
         let o = opts(&["-i", "busybox"]);
-        let b = build_create(&o, false, None, &no_env, &no_file)
-            .unwrap()
-            .body;
+        let b = body(&build_create(&o, false, None, &no_env, &no_file).unwrap());
         assert_eq!(b["OpenStdin"], true);
         assert_eq!(b["AttachStdin"], false);
         assert_eq!(b["StdinOnce"], false);
@@ -927,9 +834,7 @@ mod tests {
             "X=1",
             "busybox",
         ]);
-        let b = build_create(&o, true, None, &no_env, &no_file)
-            .unwrap()
-            .body;
+        let b = body(&build_create(&o, true, None, &no_env, &no_file).unwrap());
         let h = &b["HostConfig"];
         assert_eq!(h["Memory"], 536870912);
         assert_eq!(h["MemorySwap"], 1073741824);
@@ -1026,36 +931,12 @@ mod tests {
             Ok("A=1\nFOO\n".to_string())
         };
         let o = opts(&["--env-file", "envs", "-e", "FOO", "-e", "B=2", "busybox"]);
-        let b = build_create(&o, true, None, &lookup, &read).unwrap().body;
+        let b = body(&build_create(&o, true, None, &lookup, &read).unwrap());
         assert_eq!(b["Env"], json!(["A=1", "FOO=bar", "FOO=bar", "B=2"]));
         let o = opts(&["--entrypoint=", "busybox"]);
-        let b = build_create(&o, true, None, &no_env, &no_file)
-            .unwrap()
-            .body;
+        let b = body(&build_create(&o, true, None, &no_env, &no_file).unwrap());
         assert_eq!(b["Entrypoint"], json!([""]));
         let o = opts(&["--rm", "--restart", "always", "busybox"]);
         assert!(build_create(&o, true, None, &no_env, &no_file).is_err());
-    }
-
-    #[test]
-    fn references() {
-        assert_eq!(
-            split_reference("busybox"),
-            ("busybox".into(), "latest".into())
-        );
-        assert_eq!(
-            split_reference("127.0.0.1:5077/bb:1"),
-            ("127.0.0.1:5077/bb".into(), "1".into())
-        );
-        assert_eq!(
-            split_reference("127.0.0.1:5077/bb"),
-            ("127.0.0.1:5077/bb".into(), "latest".into())
-        );
-        assert_eq!(normalize_name("busybox"), "docker.io/library/busybox");
-        assert_eq!(normalize_name("me/app"), "docker.io/me/app");
-        assert_eq!(normalize_name("127.0.0.1:5077/bb"), "127.0.0.1:5077/bb");
-        assert_eq!(normalize_name("localhost/bb"), "localhost/bb");
-        assert_eq!(familiar_with_tag("busybox"), "busybox:latest");
-        assert_eq!(familiar_with_tag("x:1"), "x:1");
     }
 }

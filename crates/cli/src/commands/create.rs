@@ -4,17 +4,17 @@
 use std::time::Duration;
 
 use anyhow::Result;
+use berth_api::container::WaitResponse;
+use berth_api::progress::ProgressMessage;
+use berth_client::Client;
 use clap::Args;
-use hyper::Method;
-use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::container_opts::{
-    build_create, familiar_with_tag, normalize_name, split_reference, ContainerOpts, CreateRequest,
-};
-use crate::client::{empty_body, not_found, read_json, ApiError, Client, JsonLines, Query};
-use crate::error::Exit;
+use berth_reference::Reference;
+
+use super::container_opts::{build_create, ContainerOpts, CreateRequest};
+use crate::error::{api_error, not_found, Exit};
 
 #[derive(Args, Debug)]
 #[command(
@@ -86,9 +86,11 @@ pub async fn create_container(
             .await
             .map_err(|e| daemon_error(cmd, &e, 125))?;
     }
+    let name = req.name.as_deref();
     let first = client
-        .post_json("/containers/create", &req.query, Some(&req.body))
-        .await;
+        .container_create(name, &req.body)
+        .await
+        .map_err(anyhow::Error::from);
     let resp = match first {
         Ok(v) => v,
         Err(e) if not_found(&e) && pull == "missing" && is_image_missing(&e) => {
@@ -100,54 +102,36 @@ pub async fn create_container(
                 .await
                 .map_err(|e| daemon_error(cmd, &e, 125))?;
             client
-                .post_json("/containers/create", &req.query, Some(&req.body))
+                .container_create(name, &req.body)
                 .await
-                .map_err(|e| daemon_error(cmd, &e, 125))?
+                .map_err(|e| daemon_error(cmd, &e.into(), 125))?
         }
         Err(e) => return Err(daemon_error(cmd, &e, 125)),
     };
-    if let Some(warnings) = resp.get("Warnings").and_then(Value::as_array) {
-        for w in warnings.iter().filter_map(Value::as_str) {
-            eprintln!("WARNING: {w}");
-        }
+    for w in &resp.warnings {
+        eprintln!("WARNING: {w}");
     }
-    resp.get("Id")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .ok_or_else(|| {
-            daemon_error(
-                cmd,
-                &anyhow::anyhow!("daemon returned no container ID"),
-                125,
-            )
-        })
+    if resp.id.is_empty() {
+        return Err(daemon_error(
+            cmd,
+            &anyhow::anyhow!("daemon returned no container ID"),
+            125,
+        ));
+    }
+    Ok(resp.id)
 }
 
 fn is_image_missing(err: &anyhow::Error) -> bool {
-    err.downcast_ref::<ApiError>()
-        .is_some_and(|e| e.message.to_lowercase().contains("no such image"))
+    api_error(err).is_some_and(|e| e.message.to_lowercase().contains("no such image"))
 }
 
 /// `POST /images/create?fromImage=...&tag=...` and print its progress like docker's
 /// non-terminal output ("1: Pulling from bb", "Digest: ...", "Status: ...").
 pub async fn pull_image(client: &Client, image: &str) -> Result<()> {
-    let (repo, tag) = split_reference(image);
-    let q = Query::new()
-        .set("fromImage", normalize_name(&repo))
-        .set("tag", tag);
-    let resp = client
-        .request_with(
-            Method::POST,
-            "/images/create",
-            &q,
-            empty_body(),
-            None,
-            &[("X-Registry-Auth", "e30=")],
-        )
-        .await?;
-    let mut lines = JsonLines::new(resp);
+    let (name, tag) = pull_target(image)?;
+    let mut lines = client.image_pull(&name, &tag).await?;
     while let Some(msg) = lines.next().await? {
-        if let Some(err) = msg.get("error").and_then(Value::as_str) {
+        if let Some(err) = msg.failure() {
             anyhow::bail!("{err}");
         }
         if let Some(line) = progress_line(&msg) {
@@ -157,19 +141,30 @@ pub async fn pull_image(client: &Client, image: &str) -> Result<()> {
     Ok(())
 }
 
+/// The `fromImage` and `tag` of a pull: `busybox` → (`docker.io/library/busybox`, `latest`);
+/// a digest goes as the tag.
+pub fn pull_target(image: &str) -> Result<(String, String)> {
+    let r = Reference::parse_tagged(image)?;
+    Ok((r.name(), r.tag_or_digest().to_string()))
+}
+
+/// `busybox` → `busybox:latest`: the familiar form docker prints in "Unable to find image".
+pub fn familiar_with_tag(image: &str) -> String {
+    Reference::parse_tagged(image)
+        .map(|r| r.familiar())
+        .unwrap_or_else(|_| image.to_string())
+}
+
 /// One JSON progress message as docker prints it without a terminal.
-pub fn progress_line(msg: &Value) -> Option<String> {
-    let status = msg.get("status").and_then(Value::as_str)?;
+pub fn progress_line(msg: &ProgressMessage) -> Option<String> {
     // Without a terminal docker skips the per-byte progress updates.
-    if msg
-        .get("progressDetail")
-        .is_some_and(|p| p.as_object().is_some_and(|o| !o.is_empty()))
-    {
+    if msg.status.is_empty() || msg.is_progress_update() {
         return None;
     }
-    Some(match msg.get("id").and_then(Value::as_str) {
-        Some(id) if !id.is_empty() => format!("{id}: {status}"),
-        _ => status.to_string(),
+    Some(if msg.id.is_empty() {
+        msg.status.clone()
+    } else {
+        format!("{}: {}", msg.id, msg.status)
     })
 }
 
@@ -181,24 +176,20 @@ pub type WaitTask = JoinHandle<Result<i64>>;
 pub async fn start_wait(client: &Client, id: &str, condition: Option<&str>) -> Result<WaitTask> {
     let (tx, rx) = oneshot::channel::<Result<(), String>>();
     let c = client.clone();
-    let path = format!("/containers/{id}/wait");
-    let q = match condition {
-        Some(cond) => Query::new().set("condition", cond),
-        None => Query::new(),
-    };
+    let id = id.to_string();
+    let condition = condition.map(str::to_string);
     let task = tokio::spawn(async move {
-        let resp = match c.post(&path, &q, None).await {
-            Ok(r) => {
+        let pending = match c.container_wait_begin(&id, condition.as_deref()).await {
+            Ok(p) => {
                 let _ = tx.send(Ok(()));
-                r
+                p
             }
             Err(e) => {
                 let _ = tx.send(Err(e.to_string()));
-                return Err(e);
+                return Err(e.into());
             }
         };
-        let v = read_json(resp).await?;
-        wait_status(&v)
+        wait_status(&pending.result().await?)
     });
     if let Ok(Ok(Err(msg))) = tokio::time::timeout(Duration::from_secs(2), rx).await {
         return Err(anyhow::anyhow!("{msg}"));
@@ -207,46 +198,37 @@ pub async fn start_wait(client: &Client, id: &str, condition: Option<&str>) -> R
 }
 
 /// `{"Error":null,"StatusCode":N}` → N; an `Error.Message` is a failure to wait.
-pub fn wait_status(v: &Value) -> Result<i64> {
-    if let Some(msg) = v
-        .get("Error")
-        .and_then(|e| e.get("Message"))
-        .and_then(Value::as_str)
-    {
-        if !msg.is_empty() {
-            anyhow::bail!("error waiting for container: {msg}");
-        }
+pub fn wait_status(w: &WaitResponse) -> Result<i64> {
+    if let Some(e) = w.error.as_ref().filter(|e| !e.message.is_empty()) {
+        anyhow::bail!("error waiting for container: {}", e.message);
     }
-    Ok(v.get("StatusCode").and_then(Value::as_i64).unwrap_or(0))
+    Ok(w.status_code)
 }
 
 /// Starts a container; errors keep the daemon's message.
 pub async fn start_container(client: &Client, id: &str) -> Result<()> {
-    client
-        .request(
-            Method::POST,
-            &format!("/containers/{id}/start"),
-            &Query::new(),
-            empty_body(),
-            None,
-        )
-        .await?;
-    Ok(())
+    Ok(client.container_start(id).await?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use berth_client::ApiError;
     use serde_json::json;
+
+    fn wait(v: serde_json::Value) -> Result<i64> {
+        wait_status(&serde_json::from_value(v).unwrap())
+    }
+
+    fn progress(v: serde_json::Value) -> Option<String> {
+        progress_line(&serde_json::from_value(v).unwrap())
+    }
 
     #[test]
     fn wait_bodies() {
-        assert_eq!(
-            wait_status(&json!({"Error": null, "StatusCode": 5})).unwrap(),
-            5
-        );
-        let err = wait_status(&json!({"Error": {"Message": "context canceled"}, "StatusCode": -1}))
-            .unwrap_err();
+        assert_eq!(wait(json!({"Error": null, "StatusCode": 5})).unwrap(), 5);
+        let err =
+            wait(json!({"Error": {"Message": "context canceled"}, "StatusCode": -1})).unwrap_err();
         assert_eq!(
             err.to_string(),
             "error waiting for container: context canceled"
@@ -256,20 +238,41 @@ mod tests {
     #[test]
     fn pull_progress_lines() {
         assert_eq!(
-            progress_line(&json!({"status": "Pulling from bb", "id": "1"})).unwrap(),
+            progress(json!({"status": "Pulling from bb", "id": "1"})).unwrap(),
             "1: Pulling from bb"
         );
         assert_eq!(
-            progress_line(
-                &json!({"status": "Status: Downloaded newer image for 127.0.0.1:5077/bb:1"})
-            )
-            .unwrap(),
+            progress(json!({"status": "Status: Downloaded newer image for 127.0.0.1:5077/bb:1"}))
+                .unwrap(),
             "Status: Downloaded newer image for 127.0.0.1:5077/bb:1"
         );
-        assert!(progress_line(
-            &json!({"status": "Downloading", "id": "a", "progressDetail": {"current": 1}})
+        assert!(progress(
+            json!({"status": "Downloading", "id": "a", "progressDetail": {"current": 1}})
         )
         .is_none());
+    }
+
+    #[test]
+    fn references() {
+        assert_eq!(
+            pull_target("busybox").unwrap(),
+            ("docker.io/library/busybox".into(), "latest".into())
+        );
+        assert_eq!(
+            pull_target("127.0.0.1:5077/bb:1").unwrap(),
+            ("127.0.0.1:5077/bb".into(), "1".into())
+        );
+        assert_eq!(
+            pull_target("me/app").unwrap(),
+            ("docker.io/me/app".into(), "latest".into())
+        );
+        assert_eq!(pull_target("localhost/bb").unwrap().0, "localhost/bb");
+        assert_eq!(familiar_with_tag("busybox"), "busybox:latest");
+        assert_eq!(familiar_with_tag("x:1"), "x:1");
+        assert_eq!(
+            familiar_with_tag("127.0.0.1:5077/bb"),
+            "127.0.0.1:5077/bb:latest"
+        );
     }
 
     #[test]

@@ -5,14 +5,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::Result;
+use berth_api::event::EventMessage;
+use berth_client::{Client, EventsOptions};
 use chrono::{Local, TimeZone, Utc};
 use clap::Args;
 use gotmpl::Value as TValue;
-use serde_json::Value;
 
-use super::filters_json;
+use super::filters;
 use super::logs::get_timestamp;
-use crate::client::{Client, JsonLines, Query};
 use crate::format::{self, to_tvalue, JSON_KEY};
 
 #[derive(Args, Debug)]
@@ -31,29 +31,30 @@ pub struct EventsArgs {
     pub until: Option<String>,
 }
 
-pub fn events_query(a: &EventsArgs) -> Result<Query> {
+pub fn events_options(a: &EventsArgs) -> Result<EventsOptions> {
     let now = Utc::now();
-    let mut q = Query::new();
-    if let Some(s) = &a.since {
-        q = q.set("since", get_timestamp(s, now)?);
-    }
-    if let Some(u) = &a.until {
-        q = q.set("until", get_timestamp(u, now)?);
-    }
-    if let Some(f) = filters_json(&a.filter)? {
-        q = q.set("filters", f);
-    }
-    Ok(q)
+    Ok(EventsOptions {
+        since: a
+            .since
+            .as_deref()
+            .map(|s| get_timestamp(s, now))
+            .transpose()?,
+        until: a
+            .until
+            .as_deref()
+            .map(|u| get_timestamp(u, now))
+            .transpose()?,
+        filters: filters(&a.filter)?,
+    })
 }
 
 pub async fn run(client: &Client, a: EventsArgs) -> Result<i32> {
-    let q = events_query(&a)?;
+    let opts = events_options(&a)?;
     let tmpl = match a.format.as_deref() {
         None | Some("") => None,
         Some(f) => Some(format::parse(f, "{{json .}}")?),
     };
-    let resp = client.get("/events", &q).await?;
-    let mut lines = JsonLines::new(resp);
+    let mut lines = client.events(&opts).await?;
     while let Some(ev) = lines.next().await? {
         let line = match &tmpl {
             None => default_line(&ev),
@@ -82,10 +83,9 @@ pub fn rfc3339_nano_fixed(nanos: i64) -> String {
 }
 
 /// `<time> <type> <action> <actor id> (k=v, ...)` with the attributes sorted by key.
-pub fn default_line(ev: &Value) -> String {
+pub fn default_line(ev: &EventMessage) -> String {
     let mut out = String::new();
-    let nano = ev.get("timeNano").and_then(Value::as_i64).unwrap_or(0);
-    let secs = ev.get("time").and_then(Value::as_i64).unwrap_or(0);
+    let (nano, secs) = (ev.time_nano, ev.time);
     if nano != 0 {
         out.push_str(&rfc3339_nano_fixed(nano));
         out.push(' ');
@@ -93,29 +93,20 @@ pub fn default_line(ev: &Value) -> String {
         out.push_str(&rfc3339_nano_fixed(secs * 1_000_000_000));
         out.push(' ');
     }
-    let s = |k: &str| ev.get(k).and_then(Value::as_str).unwrap_or("");
-    let actor_id = ev
-        .pointer("/Actor/ID")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    out.push_str(&format!("{} {} {}", s("Type"), s("Action"), actor_id));
-    if let Some(attrs) = ev.pointer("/Actor/Attributes").and_then(Value::as_object) {
-        if !attrs.is_empty() {
-            let mut kv: Vec<(String, String)> = attrs
-                .iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
-                .collect();
-            kv.sort();
-            let joined: Vec<String> = kv.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            out.push_str(&format!(" ({})", joined.join(", ")));
-        }
+    out.push_str(&format!("{} {} {}", ev.kind, ev.action, ev.actor.id));
+    let attrs = &ev.actor.attributes;
+    if !attrs.is_empty() {
+        // A BTreeMap: already sorted by key.
+        let joined: Vec<String> = attrs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        out.push_str(&format!(" ({})", joined.join(", ")));
     }
     out
 }
 
 /// Template data with Go's field names (`.Status`, `.ID`, `.TimeNano`...); `{{json .}}` gives
 /// the wire JSON.
-pub fn context(ev: &Value) -> TValue {
+pub fn context(ev: &EventMessage) -> TValue {
+    let ev = serde_json::to_value(ev).unwrap_or_default();
     let mut m: BTreeMap<Arc<str>, TValue> = BTreeMap::new();
     let get = |k: &str| {
         ev.get(k)
@@ -142,13 +133,17 @@ pub fn context(ev: &Value) -> TValue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
+
+    fn event(v: &Value) -> EventMessage {
+        serde_json::from_value(v.clone()).unwrap()
+    }
 
     #[test]
     fn default_lines_match_trace() {
         // Runs in whatever TZ the test has; compare against the same conversion.
         let ev = json!({"status":"die","id":"1a789a01f04a","from":"busybox","Type":"container","Action":"die","Actor":{"ID":"1a789a01f04a","Attributes":{"name":"gallant_kirch","image":"busybox","exitCode":"0"}},"scope":"local","time":1795448408,"timeNano":1795448408438599025i64});
-        let line = default_line(&ev);
+        let line = default_line(&event(&ev));
         let ts = rfc3339_nano_fixed(1795448408438599025);
         assert_eq!(
             line,
@@ -157,7 +152,7 @@ mod tests {
             )
         );
         let ev = json!({"Type":"network","Action":"connect","Actor":{"ID":"7ff7","Attributes":{}},"time":0,"timeNano":0});
-        assert_eq!(default_line(&ev), "network connect 7ff7");
+        assert_eq!(default_line(&event(&ev)), "network connect 7ff7");
     }
 
     #[test]
@@ -183,9 +178,12 @@ mod tests {
             "",
         )
         .unwrap();
-        assert_eq!(t.render(&context(&ev)).unwrap(), "start abc t3 1000000000");
+        assert_eq!(
+            t.render(&context(&event(&ev))).unwrap(),
+            "start abc t3 1000000000"
+        );
         let t = format::parse("{{json .}}", "").unwrap();
-        let out: Value = serde_json::from_str(&t.render(&context(&ev)).unwrap()).unwrap();
+        let out: Value = serde_json::from_str(&t.render(&context(&event(&ev))).unwrap()).unwrap();
         assert_eq!(out, ev);
     }
 }

@@ -2,12 +2,12 @@
 //! `GET /exec/{id}/json` for the exit code (traces, section 9).
 
 use anyhow::{Context, Result};
+use berth_api::exec::{ExecConfig, ExecStartConfig};
+use berth_client::Client;
 use clap::Args;
-use serde_json::{json, Value};
 
 use super::container_opts::{expand_env, parse_env_file};
 use super::create::{env_lookup, read_file};
-use crate::client::{path_escape, Client, Query};
 use crate::error::Exit;
 use crate::stream::{self, parse_detach_keys, PumpEnd, PumpOpts, DEFAULT_DETACH_KEYS};
 use crate::tty::{self, RawMode, ResizeTarget};
@@ -59,7 +59,7 @@ pub fn exec_body(
     a: &ExecArgs,
     lookup: &dyn Fn(&str) -> Option<String>,
     read: &dyn Fn(&str) -> Result<String>,
-) -> Result<Value> {
+) -> Result<ExecConfig> {
     let mut env = Vec::new();
     for f in &a.env_file {
         let content = read(f).with_context(|| format!("open {f}"))?;
@@ -69,74 +69,52 @@ pub fn exec_body(
         env.push(expand_env(e, lookup)?);
     }
     let attach = !a.detach;
-    Ok(json!({
-        "User": a.user.clone().unwrap_or_default(),
-        "Privileged": a.privileged,
-        "Tty": a.tty,
-        "AttachStdin": attach && a.interactive,
-        "AttachStderr": attach,
-        "AttachStdout": attach,
-        "Detach": a.detach,
-        "DetachKeys": a.detach_keys.clone().unwrap_or_default(),
-        "Env": if env.is_empty() { Value::Null } else { json!(env) },
-        "WorkingDir": a.workdir.clone().unwrap_or_default(),
-        "Cmd": a.command,
-    }))
+    Ok(ExecConfig {
+        user: a.user.clone().unwrap_or_default(),
+        privileged: a.privileged,
+        tty: a.tty,
+        console_size: None,
+        attach_stdin: attach && a.interactive,
+        attach_stderr: attach,
+        attach_stdout: attach,
+        detach: a.detach,
+        detach_keys: a.detach_keys.clone().unwrap_or_default(),
+        env: (!env.is_empty()).then_some(env),
+        working_dir: a.workdir.clone().unwrap_or_default(),
+        cmd: Some(a.command.clone()),
+    })
 }
 
 pub async fn run(client: &Client, a: ExecArgs) -> Result<i32> {
-    let name = path_escape(&a.container);
-    client
-        .get_json(&format!("/containers/{name}/json"), &Query::new())
-        .await?;
+    client.container_inspect(&a.container, false).await?;
     if !a.detach && a.interactive && a.tty && !tty::stdin_is_tty() {
         return Err(Exit::new(1, "the input device is not a TTY").into());
     }
     let detach_keys = match &a.detach_keys {
-        Some(k) => parse_detach_keys(k)?,
+        Some(k) => parse_detach_keys(k).map_err(anyhow::Error::msg)?,
         None => DEFAULT_DETACH_KEYS.to_vec(),
     };
     let mut body = exec_body(&a, &env_lookup, &read_file)?;
     // API 1.42+: the daemon sizes the new pty before the process runs.
     let console = if a.tty { tty::window_size() } else { None };
-    if let Some((h, w)) = console {
-        body["ConsoleSize"] = json!([h, w]);
+    let console_size = console.map(|(h, w)| vec![h, w]);
+    body.console_size = console_size.clone();
+    let exec_id = client.exec_create(&a.container, &body).await?.id;
+    if exec_id.is_empty() {
+        anyhow::bail!("daemon returned no exec ID");
     }
-    let created = client
-        .post_json(
-            &format!("/containers/{name}/exec"),
-            &Query::new(),
-            Some(&body),
-        )
-        .await?;
-    let exec_id = created
-        .get("Id")
-        .and_then(Value::as_str)
-        .context("daemon returned no exec ID")?
-        .to_string();
 
-    let mut start_body = json!({"Detach": a.detach, "Tty": a.tty});
-    if let Some((h, w)) = console {
-        start_body["ConsoleSize"] = json!([h, w]);
-    }
+    let start = ExecStartConfig {
+        detach: a.detach,
+        tty: a.tty,
+        console_size,
+    };
     if a.detach {
-        client
-            .post(
-                &format!("/exec/{exec_id}/start"),
-                &Query::new(),
-                Some(&start_body),
-            )
-            .await?;
+        client.exec_start(&exec_id, &start).await?;
         return Ok(0);
     }
 
-    let conn = client
-        .hijack(
-            &format!("/exec/{exec_id}/start"),
-            &Query::new(),
-            Some(&start_body),
-        )
-        .await?;
+    let conn = client.exec_start_attached(&exec_id, &start).await?;
     let raw = if a.tty && a.interactive {
         RawMode::enable()
     } else {
@@ -161,16 +139,15 @@ pub async fn run(client: &Client, a: ExecArgs) -> Result<i32> {
     if end? == PumpEnd::Detached {
         return Ok(0);
     }
-    let info = client
-        .get_json(&format!("/exec/{exec_id}/json"), &Query::new())
-        .await?;
-    Ok(info.get("ExitCode").and_then(Value::as_i64).unwrap_or(0) as i32)
+    let info = client.exec_inspect(&exec_id).await?;
+    Ok(info.exit_code.unwrap_or(0))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use clap::Parser;
+    use serde_json::json;
 
     #[derive(Parser)]
     struct T {
@@ -183,7 +160,8 @@ mod tests {
         let a = T::try_parse_from(["t", "t1", "sh", "-c", "exit 3"])
             .unwrap()
             .a;
-        let b = exec_body(&a, &|_| None, &|_| anyhow::bail!("no")).unwrap();
+        let b = serde_json::to_value(exec_body(&a, &|_| None, &|_| anyhow::bail!("no")).unwrap())
+            .unwrap();
         assert_eq!(
             b,
             json!({
@@ -195,7 +173,8 @@ mod tests {
         let a = T::try_parse_from(["t", "-it", "-e", "A=1", "-w", "/tmp", "t1", "sh"])
             .unwrap()
             .a;
-        let b = exec_body(&a, &|_| None, &|_| anyhow::bail!("no")).unwrap();
+        let b = serde_json::to_value(exec_body(&a, &|_| None, &|_| anyhow::bail!("no")).unwrap())
+            .unwrap();
         assert_eq!(b["Tty"], true);
         assert_eq!(b["AttachStdin"], true);
         assert_eq!(b["Env"], json!(["A=1"]));
@@ -203,7 +182,8 @@ mod tests {
         let a = T::try_parse_from(["t", "-d", "t1", "sleep", "5"])
             .unwrap()
             .a;
-        let b = exec_body(&a, &|_| None, &|_| anyhow::bail!("no")).unwrap();
+        let b = serde_json::to_value(exec_body(&a, &|_| None, &|_| anyhow::bail!("no")).unwrap())
+            .unwrap();
         assert_eq!(b["Detach"], true);
         assert_eq!(b["AttachStdout"], false);
     }

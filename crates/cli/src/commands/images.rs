@@ -2,14 +2,15 @@
 //! (one row per repository:tag, `<none>` for dangling images).
 
 use anyhow::Result;
+use berth_api::image::ImageSummary;
+use berth_client::{Client, ImageListOptions};
 use clap::Args;
 use gotmpl::Value as TValue;
-use serde_json::Value;
 
-use super::container_opts::split_reference;
-use super::filters_json;
+use berth_reference::{split_tag, Reference, DEFAULT_TAG};
+
+use super::filters;
 use super::ps::created_at;
-use crate::client::{Client, Query};
 use crate::format::{self, ctx, map_value, units};
 
 #[derive(Args, Debug)]
@@ -41,20 +42,19 @@ pub const DEFAULT_FORMAT: &str =
 pub const DIGEST_FORMAT: &str =
     "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
 
-pub fn query(a: &ImagesArgs) -> Result<Query> {
-    let mut filters = a.filter.clone();
+pub fn list_options(a: &ImagesArgs) -> Result<ImageListOptions> {
+    let mut flags = a.filter.clone();
     if let Some(r) = &a.reference {
-        filters.push(format!("reference={r}"));
+        flags.push(format!("reference={r}"));
     }
-    let mut q = Query::new().set_if(a.all, "all", "1");
-    if let Some(f) = filters_json(&filters)? {
-        q = q.set("filters", f);
-    }
-    Ok(q)
+    Ok(ImageListOptions {
+        all: a.all,
+        filters: filters(&flags)?,
+    })
 }
 
 pub async fn run(client: &Client, a: ImagesArgs) -> Result<i32> {
-    let list = client.get_json("/images/json", &query(&a)?).await?;
+    let list = client.image_list(&list_options(&a)?).await?;
     let fmt_src = if a.quiet {
         "{{.ID}}".to_string()
     } else {
@@ -69,36 +69,26 @@ pub async fn run(client: &Client, a: ImagesArgs) -> Result<i32> {
     Ok(0)
 }
 
+/// A repository as `docker images` shows it (`docker.io/library/x` → `x`).
 fn familiar(name: &str) -> String {
-    let n = name.strip_prefix("docker.io/").unwrap_or(name);
-    n.strip_prefix("library/").unwrap_or(n).to_string()
-}
-
-fn strs(v: &Value, key: &str) -> Vec<String> {
-    v.get(key)
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
+    Reference::parse(name)
+        .map(|r| r.familiar_name())
+        .unwrap_or_else(|_| name.to_string())
 }
 
 /// (repository, tag, digest) rows for one image, as docker's `imageFormatTaggedAndDigest`.
-pub fn image_rows(img: &Value, show_digests: bool) -> Vec<(String, String, String)> {
-    let tags = strs(img, "RepoTags");
-    let digests = strs(img, "RepoDigests");
+pub fn image_rows(img: &ImageSummary, show_digests: bool) -> Vec<(String, String, String)> {
+    let tags = &img.repo_tags;
+    let digests = &img.repo_digests;
     let dangling = (tags.is_empty() && digests.is_empty())
-        || (tags == ["<none>:<none>"] && digests == ["<none>@<none>"]);
+        || (tags[..] == ["<none>:<none>"] && digests[..] == ["<none>@<none>"]);
     if dangling {
         return vec![("<none>".into(), "<none>".into(), "<none>".into())];
     }
     let mut repo_tags: Vec<(String, Vec<String>)> = Vec::new();
     for t in tags.iter().filter(|t| t.as_str() != "<none>:<none>") {
-        let (repo, tag) = split_reference(t);
-        let repo = familiar(&repo);
+        let (repo, tag) = split_tag(t);
+        let (repo, tag) = (familiar(repo), tag.unwrap_or(DEFAULT_TAG).to_string());
         match repo_tags.iter_mut().find(|(r, _)| *r == repo) {
             Some((_, v)) => v.push(tag),
             None => repo_tags.push((repo, vec![tag])),
@@ -158,7 +148,7 @@ pub fn header() -> TValue {
 }
 
 pub fn render(
-    list: &Value,
+    list: &[ImageSummary],
     fmt_src: &str,
     no_trunc: bool,
     digests: bool,
@@ -166,22 +156,17 @@ pub fn render(
 ) -> Result<String> {
     let f = format::parse(fmt_src, DEFAULT_FORMAT)?;
     let mut rows = Vec::new();
-    for img in list.as_array().into_iter().flatten() {
-        let id = img.get("Id").and_then(Value::as_str).unwrap_or("");
+    for img in list {
         let id = if no_trunc {
-            id.to_string()
+            img.id.clone()
         } else {
-            units::short_id(id)
+            units::short_id(&img.id)
         };
-        let created = img.get("Created").and_then(Value::as_i64).unwrap_or(0);
-        let size = img.get("Size").and_then(Value::as_i64).unwrap_or(0);
-        let num = |k: &str| img.get(k).and_then(Value::as_i64).unwrap_or(-1);
-        let shared = num("SharedSize");
-        let containers = num("Containers");
-        let virt = img
-            .get("VirtualSize")
-            .and_then(Value::as_i64)
-            .unwrap_or(size);
+        let created = img.created;
+        let size = img.size;
+        let shared = img.shared_size;
+        let containers = img.containers;
+        let virt = img.virtual_size.unwrap_or(size);
         for (repo, tag, digest) in image_rows(img, digests) {
             rows.push(map_value(ctx(&[
                 ("ID", id.clone()),
@@ -225,18 +210,22 @@ pub fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
-    fn trace_list() -> Value {
+    fn images(v: Value) -> Vec<ImageSummary> {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn trace_list() -> Vec<ImageSummary> {
         // `docker images` answer from section 25 of the traces.
-        json!([
+        images(json!([
             {"Containers": -1, "Created": 1795448449, "Id": "sha256:d9a3e850a8dd0123456789",
              "Labels": {}, "ParentId": "sha256:b17529137f4b", "RepoDigests": null,
              "RepoTags": ["committed:1"], "SharedSize": -1, "Size": 1985528, "VirtualSize": 1985528},
             {"Containers": -1, "Created": 1795448367, "Id": "sha256:b17529137f4b0123456789",
              "Labels": null, "ParentId": "", "RepoDigests": null,
              "RepoTags": ["busybox:latest"], "SharedSize": -1, "Size": 1985512, "VirtualSize": 1985512}
-        ])
+        ]))
     }
 
     #[test]
@@ -252,11 +241,11 @@ mod tests {
 
     #[test]
     fn dangling_digests_and_quiet() {
-        let list = json!([
+        let list = images(json!([
             {"Id": "sha256:aaa", "RepoTags": [], "RepoDigests": [], "Created": 0, "Size": 0},
             {"Id": "sha256:bbb", "RepoTags": ["docker.io/library/x:1", "x:2"],
              "RepoDigests": ["x@sha256:dd"], "Created": 0, "Size": 0}
-        ]);
+        ]));
         let out = render(
             &list,
             "{{.Repository}}:{{.Tag}}@{{.Digest}}",
@@ -282,7 +271,7 @@ mod tests {
         }
         let a = T::try_parse_from(["t", "-a", "busybox"]).unwrap().a;
         assert_eq!(
-            query(&a).unwrap().encode(),
+            list_options(&a).unwrap().query().encode(),
             "all=1&filters=%7B%22reference%22%3A%7B%22busybox%22%3Atrue%7D%7D"
         );
     }

@@ -2,11 +2,8 @@
 //! `POST /images/create?fromSrc=-` and prints the new image ID.
 
 use anyhow::{Context, Result};
+use berth_client::{empty_body, reader_body, Client, ImageImportOptions};
 use clap::Args;
-use hyper::Method;
-use serde_json::Value;
-
-use crate::client::{empty_body, reader_body, Client, JsonLines, Query};
 
 #[derive(Args, Debug)]
 pub struct ImportArgs {
@@ -25,42 +22,33 @@ pub struct ImportArgs {
     pub reference: Option<String>,
 }
 
-/// docker's `ImageImport` query: the reference goes as typed in `repo`, each change once.
-pub fn import_query(a: &ImportArgs, from_src: &str) -> Query {
-    let mut q = Query::new().set("fromSrc", from_src);
-    if let Some(r) = &a.reference {
-        q = q.set("repo", r.clone());
+/// docker's `ImageImport` options: the reference goes as typed in `repo`, each change once.
+pub fn import_options(a: &ImportArgs, from_src: &str) -> ImageImportOptions {
+    ImageImportOptions {
+        source: from_src.to_string(),
+        repo: a.reference.clone(),
+        tag: None,
+        message: a.message.clone(),
+        platform: a.platform.clone(),
+        changes: a.change.clone(),
     }
-    if let Some(m) = &a.message {
-        q = q.set("message", m.clone());
-    }
-    if let Some(p) = &a.platform {
-        q = q.set("platform", p.clone());
-    }
-    for c in &a.change {
-        q = q.set("changes", c.clone());
-    }
-    q
 }
 
 pub async fn run(client: &Client, a: ImportArgs) -> Result<i32> {
     let is_url = a.source.starts_with("http://") || a.source.starts_with("https://");
-    let (q, body) = if is_url {
-        (import_query(&a, &a.source), empty_body())
+    let (opts, body) = if is_url {
+        (import_options(&a, &a.source), empty_body())
     } else if a.source == "-" {
-        (import_query(&a, "-"), reader_body(tokio::io::stdin()))
+        (import_options(&a, "-"), reader_body(tokio::io::stdin()))
     } else {
         let f = tokio::fs::File::open(&a.source)
             .await
             .with_context(|| format!("open {}", a.source))?;
-        (import_query(&a, "-"), reader_body(f))
+        (import_options(&a, "-"), reader_body(f))
     };
-    let resp = client
-        .request(Method::POST, "/images/create", &q, body, None)
-        .await?;
-    let mut lines = JsonLines::new(resp);
+    let mut lines = client.image_import(&opts, body).await?;
     while let Some(msg) = lines.next().await? {
-        if let Some(err) = msg.get("error").and_then(Value::as_str) {
+        if let Some(err) = msg.failure() {
             anyhow::bail!("{err}");
         }
         if let Some(line) = super::create::progress_line(&msg) {
@@ -97,7 +85,7 @@ mod tests {
         .unwrap()
         .a;
         assert_eq!(
-            import_query(&a, "-").encode(),
+            import_options(&a, "-").query().encode(),
             "changes=CMD+%5B%22sh%22%5D&changes=ENV+A%3D1&fromSrc=-&message=hi&repo=busybox%3Alatest"
         );
     }

@@ -1,10 +1,10 @@
 //! `berth info` / `system info`: `GET /info` in docker's layout.
 
 use anyhow::Result;
+use berth_api::system::Info;
+use berth_client::Client;
 use clap::Args;
-use serde_json::Value;
 
-use crate::client::{Client, Query};
 use crate::error::Exit;
 use crate::format::{self, units};
 
@@ -15,29 +15,7 @@ pub struct InfoArgs {
     pub format: Option<String>,
 }
 
-fn s(v: &Value, k: &str) -> String {
-    match v.get(k) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) | None => String::new(),
-        Some(other) => other.to_string(),
-    }
-}
-
-fn strs(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .map(|x| {
-                    x.as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| x.to_string())
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-pub fn render(i: &Value) -> String {
+pub fn render(i: &Info) -> String {
     let mut o = String::new();
     let mut line = |text: String| {
         o.push_str(&text);
@@ -49,48 +27,42 @@ pub fn render(i: &Value) -> String {
     line(" Debug Mode: false".into());
     line(String::new());
     line("Server:".into());
-    line(format!(" Containers: {}", s(i, "Containers")));
-    line(format!("  Running: {}", s(i, "ContainersRunning")));
-    line(format!("  Paused: {}", s(i, "ContainersPaused")));
-    line(format!("  Stopped: {}", s(i, "ContainersStopped")));
-    line(format!(" Images: {}", s(i, "Images")));
-    line(format!(" Server Version: {}", s(i, "ServerVersion")));
-    line(format!(" Storage Driver: {}", s(i, "Driver")));
-    for pair in i
-        .get("DriverStatus")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let p = strs(pair);
-        if p.len() == 2 {
-            line(format!("  {}: {}", p[0], p[1]));
+    line(format!(" Containers: {}", i.containers));
+    line(format!("  Running: {}", i.containers_running));
+    line(format!("  Paused: {}", i.containers_paused));
+    line(format!("  Stopped: {}", i.containers_stopped));
+    line(format!(" Images: {}", i.images));
+    line(format!(" Server Version: {}", i.server_version));
+    line(format!(" Storage Driver: {}", i.driver));
+    for pair in i.driver_status.iter().flatten() {
+        if let [k, v] = pair.as_slice() {
+            line(format!("  {k}: {v}"));
         }
     }
-    line(format!(" Logging Driver: {}", s(i, "LoggingDriver")));
-    line(format!(" Cgroup Driver: {}", s(i, "CgroupDriver")));
-    line(format!(" Cgroup Version: {}", s(i, "CgroupVersion")));
-    if let Some(p) = i.get("Plugins").filter(|p| p.is_object()) {
-        line(" Plugins:".into());
-        for k in ["Volume", "Network", "Log"] {
-            let v = strs(&p[k]);
-            if !v.is_empty() {
-                line(format!("  {k}: {}", v.join(" ")));
-            }
+    line(format!(" Logging Driver: {}", i.logging_driver));
+    line(format!(" Cgroup Driver: {}", i.cgroup_driver));
+    line(format!(" Cgroup Version: {}", i.cgroup_version));
+    line(" Plugins:".into());
+    let p = &i.plugins;
+    for (k, v) in [
+        ("Volume", &p.volume),
+        ("Network", &p.network),
+        ("Log", &p.log),
+    ] {
+        if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
+            line(format!("  {k}: {}", v.join(" ")));
         }
     }
-    if let Some(sw) = i.pointer("/Swarm/LocalNodeState").and_then(Value::as_str) {
-        line(format!(" Swarm: {sw}"));
+    if !i.swarm.local_node_state.is_empty() {
+        line(format!(" Swarm: {}", i.swarm.local_node_state));
     }
-    if let Some(r) = i.get("Runtimes").and_then(Value::as_object) {
-        let mut names: Vec<&String> = r.keys().collect();
-        names.sort();
-        let names: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
+    if let Some(r) = &i.runtimes {
+        let names: Vec<&str> = r.keys().map(String::as_str).collect();
         line(format!(" Runtimes: {}", names.join(" ")));
     }
-    line(format!(" Default Runtime: {}", s(i, "DefaultRuntime")));
-    line(format!(" Init Binary: {}", s(i, "InitBinary")));
-    let opts = strs(&i["SecurityOptions"]);
+    line(format!(" Default Runtime: {}", i.default_runtime));
+    line(format!(" Init Binary: {}", i.init_binary));
+    let opts = i.security_options.clone().unwrap_or_default();
     if !opts.is_empty() {
         line(" Security Options:".into());
         for o in opts {
@@ -117,48 +89,52 @@ pub fn render(i: &Value) -> String {
             }
         }
     }
-    line(format!(" Kernel Version: {}", s(i, "KernelVersion")));
-    line(format!(" Operating System: {}", s(i, "OperatingSystem")));
-    line(format!(" OSType: {}", s(i, "OSType")));
-    line(format!(" Architecture: {}", s(i, "Architecture")));
-    line(format!(" CPUs: {}", s(i, "NCPU")));
-    let mem = i.get("MemTotal").and_then(Value::as_f64).unwrap_or(0.0);
-    line(format!(" Total Memory: {}", units::bytes_size(mem)));
-    line(format!(" Name: {}", s(i, "Name")));
-    line(format!(" ID: {}", s(i, "ID")));
-    line(format!(" Docker Root Dir: {}", s(i, "DockerRootDir")));
-    line(format!(" Debug Mode: {}", s(i, "Debug")));
-    line(format!(" Experimental: {}", s(i, "ExperimentalBuild")));
-    let insecure = strs(&i["RegistryConfig"]["InsecureRegistryCIDRs"]);
+    line(format!(" Kernel Version: {}", i.kernel_version));
+    line(format!(" Operating System: {}", i.operating_system));
+    line(format!(" OSType: {}", i.os_type));
+    line(format!(" Architecture: {}", i.architecture));
+    line(format!(" CPUs: {}", i.ncpu));
+    line(format!(
+        " Total Memory: {}",
+        units::bytes_size(i.mem_total as f64)
+    ));
+    line(format!(" Name: {}", i.name));
+    line(format!(" ID: {}", i.id));
+    line(format!(" Docker Root Dir: {}", i.docker_root_dir));
+    line(format!(" Debug Mode: {}", i.debug));
+    line(format!(" Experimental: {}", i.experimental_build));
+    let insecure = i
+        .registry_config
+        .as_ref()
+        .and_then(|r| r.insecure_registry_cidrs.clone())
+        .unwrap_or_default();
     if !insecure.is_empty() {
         line(" Insecure Registries:".into());
         for r in insecure {
             line(format!("  {r}"));
         }
     }
-    line(format!(
-        " Live Restore Enabled: {}",
-        s(i, "LiveRestoreEnabled")
-    ));
-    for w in strs(&i["Warnings"]) {
+    line(format!(" Live Restore Enabled: {}", i.live_restore_enabled));
+    for w in i.warnings.iter().flatten() {
         line(String::new());
-        line(w);
+        line(w.clone());
     }
     o
 }
 
 pub async fn run(host: &str, a: &InfoArgs) -> Result<i32> {
     let client = Client::connect(host).await;
-    let info = match &client {
-        Ok(c) => c.get_json("/info", &Query::new()).await,
-        Err(e) => Err(anyhow::anyhow!("{e:#}")),
-    };
     if let Some(f) = a.format.as_deref().filter(|f| !f.is_empty()) {
-        let v = info?;
+        // Templates render over the JSON document, as docker's do over its struct.
+        let v = client?.info_json().await?;
         let src = if f.trim() == "json" { "{{json .}}" } else { f };
         outln!("{}", format::render_json_with(src, &v)?);
         return Ok(0);
     }
+    let info = match &client {
+        Ok(c) => c.info().await.map_err(anyhow::Error::from),
+        Err(e) => Err(anyhow::anyhow!("{e:#}")),
+    };
     match info {
         Ok(v) => {
             out!("{}", render(&v));
@@ -189,7 +165,7 @@ mod tests {
             "MemTotal": 25276502016i64, "NCPU": 2,
             "Runtimes": {"runc": {"path": "runc"}},
         });
-        let out = render(&v);
+        let out = render(&serde_json::from_value(v).unwrap());
         assert!(
             out.contains("\nServer:\n Containers: 0\n  Running: 0\n"),
             "{out}"

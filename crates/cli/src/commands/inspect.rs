@@ -3,11 +3,11 @@
 //! template per object.
 
 use anyhow::Result;
+use berth_client::Client;
 use clap::Args;
 use serde_json::Value;
 
-use crate::client::{not_found, path_escape, Client, Query};
-use crate::error::Exit;
+use crate::error::{not_found, Exit};
 use crate::format;
 
 #[derive(Args, Debug)]
@@ -88,19 +88,19 @@ pub async fn run_image(client: &Client, a: ImageInspectArgs) -> Result<i32> {
     inspect(client, &a.names, a.format.as_deref(), false, Kind::Image).await
 }
 
+/// The raw answer: inspect prints the daemon's JSON document, in the daemon's key order.
 async fn fetch(client: &Client, name: &str, size: bool, kind: Kind) -> Result<String> {
-    let n = path_escape(name);
     if kind != Kind::Image {
-        let q = Query::new().set_if(size, "size", "1");
-        match client.get_raw(&format!("/containers/{n}/json"), &q).await {
+        match client.container_inspect_raw(name, size).await {
             Ok(b) => return Ok(String::from_utf8_lossy(&b).into_owned()),
-            Err(e) if kind == Kind::Any && not_found(&e) => {}
-            Err(e) => return Err(e),
+            Err(e) if kind == Kind::Any && e.is_not_found() => {}
+            Err(e) => return Err(e.into()),
         }
     }
     match client
-        .get_raw(&format!("/images/{n}/json"), &Query::new())
+        .image_inspect_raw(name)
         .await
+        .map_err(anyhow::Error::from)
     {
         Ok(b) => Ok(String::from_utf8_lossy(&b).into_owned()),
         Err(e) if kind == Kind::Any && not_found(&e) => {

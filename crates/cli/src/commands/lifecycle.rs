@@ -2,10 +2,10 @@
 //! printed on success, each failure printed and the exit status 1 at the end.
 
 use anyhow::Result;
+use berth_client::Client;
 use clap::Args;
 
 use super::finish;
-use crate::client::{path_escape, Client, Query};
 
 #[derive(Args, Debug)]
 pub struct StopArgs {
@@ -48,24 +48,16 @@ pub struct RenameArgs {
     pub new_name: String,
 }
 
-/// `?signal=` and `?t=` only when given, as docker sends them.
-pub fn stop_query(signal: Option<&str>, timeout: Option<i64>) -> Query {
-    let mut q = Query::new();
-    if let Some(s) = signal {
-        q = q.set("signal", s);
-    }
-    if let Some(t) = timeout {
-        q = q.set("t", t.to_string());
-    }
-    q
-}
-
-async fn each(client: &Client, containers: &[String], verb: &str, q: &Query) -> Result<i32> {
+/// One call per container; each name printed on success, failures gathered.
+async fn each<'a, F, Fut>(containers: &'a [String], call: F) -> Result<i32>
+where
+    F: Fn(&'a str) -> Fut,
+    Fut: std::future::Future<Output = berth_client::Result<()>>,
+{
     let mut errors = Vec::new();
     for c in containers {
-        let path = format!("/containers/{}/{verb}", path_escape(c));
-        match client.post(&path, q, None).await {
-            Ok(_) => outln!("{c}"),
+        match call(c).await {
+            Ok(()) => outln!("{c}"),
             Err(e) => errors.push(format!("{e:#}")),
         }
     }
@@ -73,22 +65,32 @@ async fn each(client: &Client, containers: &[String], verb: &str, q: &Query) -> 
 }
 
 pub async fn stop(client: &Client, a: StopArgs) -> Result<i32> {
-    let q = stop_query(a.signal.as_deref(), a.timeout);
-    each(client, &a.containers, "stop", &q).await
+    let signal = a.signal.as_deref();
+    each(&a.containers, |c| {
+        client.container_stop(c, signal, a.timeout)
+    })
+    .await
 }
 
 pub async fn restart(client: &Client, a: StopArgs) -> Result<i32> {
-    let q = stop_query(a.signal.as_deref(), a.timeout);
-    each(client, &a.containers, "restart", &q).await
+    let signal = a.signal.as_deref();
+    each(&a.containers, |c| {
+        client.container_restart(c, signal, a.timeout)
+    })
+    .await
 }
 
 pub async fn kill(client: &Client, a: KillArgs) -> Result<i32> {
-    let q = stop_query(a.signal.as_deref(), None);
-    each(client, &a.containers, "kill", &q).await
+    let signal = a.signal.as_deref();
+    each(&a.containers, |c| client.container_kill(c, signal)).await
 }
 
-pub async fn simple(client: &Client, a: ContainersArgs, verb: &str) -> Result<i32> {
-    each(client, &a.containers, verb, &Query::new()).await
+pub async fn pause(client: &Client, a: ContainersArgs) -> Result<i32> {
+    each(&a.containers, |c| client.container_pause(c)).await
+}
+
+pub async fn unpause(client: &Client, a: ContainersArgs) -> Result<i32> {
+    each(&a.containers, |c| client.container_unpause(c)).await
 }
 
 pub async fn rename(client: &Client, a: RenameArgs) -> Result<i32> {
@@ -98,25 +100,6 @@ pub async fn rename(client: &Client, a: RenameArgs) -> Result<i32> {
             "Error: neither old nor new names may be empty".to_string()
         ]);
     }
-    let q = Query::new().set("name", new);
-    client
-        .post(
-            &format!("/containers/{}/rename", path_escape(&a.container)),
-            &q,
-            None,
-        )
-        .await?;
+    client.container_rename(&a.container, new).await?;
     Ok(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stop_queries() {
-        assert_eq!(stop_query(None, Some(1)).encode(), "t=1");
-        assert_eq!(stop_query(Some("USR1"), None).encode(), "signal=USR1");
-        assert_eq!(stop_query(None, None).encode(), "");
-    }
 }

@@ -2,12 +2,12 @@
 //! unless the container has a tty.
 
 use anyhow::{bail, Result};
+use berth_client::stdcopy::Demux;
+use berth_client::{Client, LogsOptions};
 use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use clap::Args;
-use serde_json::Value;
 
-use crate::client::{next_chunk, path_escape, Client, Query};
-use crate::stream::{write_out, Demux, Dest};
+use crate::stream::{write_out, Dest};
 
 #[derive(Args, Debug)]
 pub struct LogsArgs {
@@ -40,42 +40,40 @@ pub struct LogsArgs {
     pub container: String,
 }
 
-pub fn logs_query(a: &LogsArgs, now: DateTime<Utc>) -> Result<Query> {
-    let mut q = Query::new().set("stdout", "1").set("stderr", "1");
-    if let Some(s) = &a.since {
-        q = q.set("since", get_timestamp(s, now)?);
-    }
-    if let Some(u) = &a.until {
-        q = q.set("until", get_timestamp(u, now)?);
-    }
-    Ok(q.set_if(a.timestamps, "timestamps", "1")
-        .set_if(a.follow, "follow", "1")
-        .set("tail", a.tail.clone())
-        .set_if(a.details, "details", "1"))
+pub fn logs_options(a: &LogsArgs, now: DateTime<Utc>) -> Result<LogsOptions> {
+    Ok(LogsOptions {
+        stdout: true,
+        stderr: true,
+        since: a
+            .since
+            .as_deref()
+            .map(|s| get_timestamp(s, now))
+            .transpose()?,
+        until: a
+            .until
+            .as_deref()
+            .map(|u| get_timestamp(u, now))
+            .transpose()?,
+        timestamps: a.timestamps,
+        follow: a.follow,
+        tail: Some(a.tail.clone()),
+        details: a.details,
+    })
 }
 
 pub async fn run(client: &Client, a: LogsArgs) -> Result<i32> {
-    let info = client
-        .get_json(
-            &format!("/containers/{}/json", path_escape(&a.container)),
-            &Query::new(),
-        )
-        .await?;
-    let tty = info
-        .pointer("/Config/Tty")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let info = client.container_inspect(&a.container, false).await?;
+    let tty = info.tty();
     // Docker sends the full ID from inspect here, not the name typed.
-    let id = info
-        .get("Id")
-        .and_then(Value::as_str)
-        .unwrap_or(&a.container)
-        .to_string();
-    let q = logs_query(&a, Utc::now())?;
-    let resp = client.get(&format!("/containers/{id}/logs"), &q).await?;
-    let mut body = resp.into_body();
+    let id = if info.id.is_empty() {
+        a.container.clone()
+    } else {
+        info.id.clone()
+    };
+    let opts = logs_options(&a, Utc::now())?;
+    let mut body = client.container_logs(&id, &opts).await?;
     let mut demux = Demux::new();
-    while let Some(chunk) = next_chunk(&mut body).await? {
+    while let Some(chunk) = body.next_chunk().await? {
         if tty {
             write_out(Dest::Stdout, &chunk)?;
         } else {
@@ -204,21 +202,21 @@ mod tests {
     fn queries_match_traces() {
         let a = T::try_parse_from(["t", "t1"]).unwrap().a;
         assert_eq!(
-            logs_query(&a, now()).unwrap().encode(),
+            logs_options(&a, now()).unwrap().query().encode(),
             "stderr=1&stdout=1&tail=all"
         );
         let a = T::try_parse_from(["t", "-f", "--tail", "1", "t1"])
             .unwrap()
             .a;
         assert_eq!(
-            logs_query(&a, now()).unwrap().encode(),
+            logs_options(&a, now()).unwrap().query().encode(),
             "follow=1&stderr=1&stdout=1&tail=1"
         );
         let a = T::try_parse_from(["t", "-t", "--details", "--since", "10m", "-n", "5", "t1"])
             .unwrap()
             .a;
         assert_eq!(
-            logs_query(&a, now()).unwrap().encode(),
+            logs_options(&a, now()).unwrap().query().encode(),
             "details=1&since=1795448400&stderr=1&stdout=1&tail=5&timestamps=1"
                 .replace("1795448400", &(now().timestamp() - 600).to_string())
         );

@@ -26,8 +26,9 @@ pub mod wait;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use crate::client::{resolve_host, Client};
 use crate::error::Exit;
+use berth_api::filters::Filters;
+use berth_client::{resolve_host, Client};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -211,7 +212,7 @@ pub async fn dispatch(cli: Cli) -> Result<i32> {
             return Err(create::usage_error(name, &format!("unknown flag: {flag}")));
         }
     }
-    let connect = Client::connect(&host).await;
+    let connect = Client::connect(&host).await.map_err(anyhow::Error::from);
     // `run`/`create` report every daemon failure with status 125.
     let is_run = matches!(
         command,
@@ -246,10 +247,10 @@ pub async fn dispatch(cli: Cli) -> Result<i32> {
             lifecycle::kill(c, a).await
         }
         Command::Pause(a) | Command::Container(ContainerCommand::Pause(a)) => {
-            lifecycle::simple(c, a, "pause").await
+            lifecycle::pause(c, a).await
         }
         Command::Unpause(a) | Command::Container(ContainerCommand::Unpause(a)) => {
-            lifecycle::simple(c, a, "unpause").await
+            lifecycle::unpause(c, a).await
         }
         Command::Rm(a) | Command::Container(ContainerCommand::Rm(a)) => rm::run(c, a).await,
         Command::Rename(a) | Command::Container(ContainerCommand::Rename(a)) => {
@@ -287,24 +288,9 @@ pub fn finish(errors: Vec<String>) -> Result<i32> {
     }
 }
 
-/// Parses `--filter k=v` flags into docker's JSON form `{"k":{"v":true}}`.
-pub fn filters_json(filters: &[String]) -> Result<Option<String>> {
-    if filters.is_empty() {
-        return Ok(None);
-    }
-    let mut map = serde_json::Map::new();
-    for f in filters {
-        let Some((k, v)) = f.split_once('=') else {
-            anyhow::bail!("bad format of filter (expected name=value)");
-        };
-        let entry = map
-            .entry(k.trim().to_lowercase())
-            .or_insert_with(|| serde_json::json!({}));
-        if let Some(obj) = entry.as_object_mut() {
-            obj.insert(v.trim().to_string(), serde_json::Value::Bool(true));
-        }
-    }
-    Ok(Some(serde_json::Value::Object(map).to_string()))
+/// Parses `--filter k=v` flags into docker's filters.
+pub fn filters(flags: &[String]) -> Result<Filters> {
+    Filters::from_flags(flags).map_err(anyhow::Error::msg)
 }
 
 #[cfg(test)]
@@ -313,12 +299,13 @@ mod tests {
 
     #[test]
     fn filters_encode_like_docker() {
-        let f = filters_json(&["status=running".into(), "label=a=b".into()])
-            .unwrap()
-            .unwrap();
-        assert_eq!(f, r#"{"label":{"a=b":true},"status":{"running":true}}"#);
-        assert!(filters_json(&["nope".into()]).is_err());
-        assert!(filters_json(&[]).unwrap().is_none());
+        let f = filters(&["status=running".into(), "label=a=b".into()]).unwrap();
+        assert_eq!(
+            f.to_json(),
+            r#"{"label":{"a=b":true},"status":{"running":true}}"#
+        );
+        assert!(filters(&["nope".into()]).is_err());
+        assert!(filters(&[]).unwrap().is_empty());
     }
 
     #[test]

@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::Result;
+use berth_api::container::{ContainerSummary, Port};
+use berth_client::{Client, ContainerListOptions};
 use clap::Args;
 use gotmpl::Value as TValue;
-use serde_json::Value;
 
-use super::filters_json;
-use crate::client::{Client, Query};
+use super::filters;
 use crate::format::{self, ctx, map_value, to_tvalue, units};
 
 #[derive(Args, Debug)]
@@ -44,23 +44,19 @@ pub struct PsArgs {
 pub const DEFAULT_FORMAT: &str =
     "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
 
-pub fn query(a: &PsArgs, want_size: bool) -> Result<Query> {
-    let limit = if a.latest { 1 } else { a.last };
-    let mut q = Query::new()
-        .set_if(a.all, "all", "1")
-        .set_if(limit > 0, "limit", limit.to_string())
-        .set_if(want_size, "size", "1");
-    if let Some(f) = filters_json(&a.filter)? {
-        q = q.set("filters", f);
-    }
-    Ok(q)
+pub fn list_options(a: &PsArgs, want_size: bool) -> Result<ContainerListOptions> {
+    Ok(ContainerListOptions {
+        all: a.all,
+        limit: if a.latest { 1 } else { a.last },
+        size: want_size,
+        filters: filters(&a.filter)?,
+    })
 }
 
 pub async fn run(client: &Client, a: PsArgs) -> Result<i32> {
     let fmt_src = resolve_format(&a);
     let want_size = a.size || (fmt_src.contains(".Size") && !a.quiet);
-    let q = query(&a, want_size)?;
-    let list = client.get_json("/containers/json", &q).await?;
+    let list = client.container_list(&list_options(&a, want_size)?).await?;
     let now = chrono::Utc::now().timestamp();
     let out = render(&list, &fmt_src, a.no_trunc, now)?;
     out!("{out}");
@@ -83,12 +79,14 @@ fn resolve_format(a: &PsArgs) -> String {
     }
 }
 
-pub fn render(list: &Value, fmt_src: &str, no_trunc: bool, now: i64) -> Result<String> {
+pub fn render(
+    list: &[ContainerSummary],
+    fmt_src: &str,
+    no_trunc: bool,
+    now: i64,
+) -> Result<String> {
     let f = format::parse(fmt_src, DEFAULT_FORMAT)?;
-    let rows: Vec<TValue> = list
-        .as_array()
-        .map(|a| a.iter().map(|c| row(c, no_trunc, now)).collect())
-        .unwrap_or_default();
+    let rows: Vec<TValue> = list.iter().map(|c| row(c, no_trunc, now)).collect();
     f.render_rows(&header(), &rows)
 }
 
@@ -117,12 +115,14 @@ pub fn header() -> TValue {
 }
 
 /// One container summary as docker's `ContainerContext` presents it.
-pub fn row(c: &Value, no_trunc: bool, now: i64) -> TValue {
-    let s = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-    let id = s("Id");
-    let id = if no_trunc { id } else { units::short_id(&id) };
+pub fn row(c: &ContainerSummary, no_trunc: bool, now: i64) -> TValue {
+    let id = if no_trunc {
+        c.id.clone()
+    } else {
+        units::short_id(&c.id)
+    };
 
-    let mut image = s("Image");
+    let mut image = c.image.clone();
     if image.is_empty() {
         image = "<no image>".to_string();
     } else if !no_trunc {
@@ -134,85 +134,66 @@ pub fn row(c: &Value, no_trunc: bool, now: i64) -> TValue {
         }
     }
 
-    let command = s("Command");
     let command = if no_trunc {
-        units::go_quote(&command)
+        units::go_quote(&c.command)
     } else {
-        units::go_quote(&units::ellipsis(&command, 20))
+        units::go_quote(&units::ellipsis(&c.command, 20))
     };
 
-    let created = c.get("Created").and_then(Value::as_i64).unwrap_or(0);
     let names: Vec<String> = c
-        .get("Names")
-        .and_then(Value::as_array)
-        .map(|n| {
-            n.iter()
-                .filter_map(Value::as_str)
-                .map(|n| n.trim_start_matches('/'))
-                // Legacy link names ("/other/alias") only show with --no-trunc.
-                .filter(|n| no_trunc || !n.contains('/'))
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
+        .names
+        .iter()
+        .flatten()
+        .map(|n| n.trim_start_matches('/'))
+        // Legacy link names ("/other/alias") only show with --no-trunc.
+        .filter(|n| no_trunc || !n.contains('/'))
+        .map(str::to_string)
+        .collect();
 
-    let labels_map = c.get("Labels").cloned().unwrap_or(Value::Null);
-    let mut labels: Vec<String> = labels_map
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut labels: Vec<String> = c
+        .labels
+        .iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
     labels.sort();
 
     let mounts: Vec<String> = c
-        .get("Mounts")
-        .and_then(Value::as_array)
+        .mounts
+        .iter()
+        .flatten()
         .map(|m| {
-            m.iter()
-                .map(|m| {
-                    let name = m
-                        .get("Name")
-                        .and_then(Value::as_str)
-                        .filter(|n| !n.is_empty())
-                        .or_else(|| m.get("Source").and_then(Value::as_str))
-                        .unwrap_or("");
-                    if no_trunc {
-                        name.to_string()
-                    } else {
-                        units::ellipsis(name, 15)
-                    }
-                })
-                .collect()
+            let name = if m.name.is_empty() {
+                &m.source
+            } else {
+                &m.name
+            };
+            if no_trunc {
+                name.clone()
+            } else {
+                units::ellipsis(name, 15)
+            }
         })
-        .unwrap_or_default();
+        .collect();
     let local_volumes = c
-        .get("Mounts")
-        .and_then(Value::as_array)
-        .map(|m| {
-            m.iter()
-                .filter(|m| m.get("Driver").and_then(Value::as_str) == Some("local"))
-                .count()
-        })
-        .unwrap_or(0);
+        .mounts
+        .iter()
+        .flatten()
+        .filter(|m| m.driver == "local")
+        .count();
 
     let mut networks: Vec<String> = c
-        .pointer("/NetworkSettings/Networks")
-        .and_then(Value::as_object)
-        .map(|n| n.keys().cloned().collect())
-        .unwrap_or_default();
+        .network_settings
+        .iter()
+        .flat_map(|n| n.networks.iter().flatten())
+        .map(|(name, _)| name.clone())
+        .collect();
     networks.sort();
 
-    let size = match (
-        c.get("SizeRw").and_then(Value::as_i64),
-        c.get("SizeRootFs").and_then(Value::as_i64),
-    ) {
+    let size = match (c.size_rw, c.size_root_fs) {
         (None, None) => "0B".to_string(),
         (rw, rootfs) => {
-            let rw = rw.unwrap_or(0);
-            let srw = units::human_size_precision(rw as f64, 3);
+            let srw = units::human_size_precision(rw.unwrap_or(0) as f64, 3);
             match rootfs {
                 Some(v) if v > 0 => format!(
                     "{srw} (virtual {})",
@@ -223,15 +204,16 @@ pub fn row(c: &Value, no_trunc: bool, now: i64) -> TValue {
         }
     };
 
+    let created = c.created;
     let mut m = ctx(&[
         ("ID", id),
         ("Image", image),
         ("Command", command),
         ("CreatedAt", created_at(created)),
         ("RunningFor", units::ago(created, now)),
-        ("Ports", ports(c.get("Ports"))),
-        ("State", s("State")),
-        ("Status", s("Status")),
+        ("Ports", ports(c.ports.as_deref().unwrap_or_default())),
+        ("State", c.state.clone()),
+        ("Status", c.status.clone()),
         ("Size", size),
         ("Names", names.join(",")),
         ("Labels", labels.join(",")),
@@ -239,6 +221,7 @@ pub fn row(c: &Value, no_trunc: bool, now: i64) -> TValue {
         ("Networks", networks.join(",")),
         ("LocalVolumes", local_volumes.to_string()),
     ]);
+    let labels_map = serde_json::to_value(&c.labels).unwrap_or_default();
     m.insert(Arc::from("LabelMap"), to_tvalue(&labels_map));
     map_value(m)
 }
@@ -260,26 +243,26 @@ pub fn created_at(ts: i64) -> String {
 }
 
 /// docker's `DisplayablePorts`: "0.0.0.0:8080->80/tcp, 443/tcp".
-pub fn ports(ports: Option<&Value>) -> String {
-    let Some(list) = ports.and_then(Value::as_array) else {
-        return String::new();
-    };
+pub fn ports(list: &[Port]) -> String {
     let mut out: Vec<String> = list
         .iter()
         .map(|p| {
-            let private = p.get("PrivatePort").and_then(Value::as_i64).unwrap_or(0);
-            let proto = p.get("Type").and_then(Value::as_str).unwrap_or("tcp");
-            let ip = p.get("IP").and_then(Value::as_str).unwrap_or("");
-            match p.get("PublicPort").and_then(Value::as_i64) {
-                Some(public) if public != 0 => {
-                    let ip = if ip.contains(':') {
-                        format!("[{ip}]")
+            let private = p.private_port;
+            let proto = if p.r#type.is_empty() {
+                "tcp"
+            } else {
+                &p.r#type
+            };
+            match p.public_port {
+                0 => format!("{private}/{proto}"),
+                public => {
+                    let ip = if p.ip.contains(':') {
+                        format!("[{}]", p.ip)
                     } else {
-                        ip.to_string()
+                        p.ip.clone()
                     };
                     format!("{ip}:{public}->{private}/{proto}")
                 }
-                _ => format!("{private}/{proto}"),
             }
         })
         .collect();
@@ -291,11 +274,15 @@ pub fn ports(ports: Option<&Value>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
-    fn trace_list() -> Value {
+    fn list(v: Value) -> Vec<ContainerSummary> {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn trace_list() -> Vec<ContainerSummary> {
         // `docker ps` answer from section 5 of the traces.
-        json!([{
+        list(json!([{
             "Id": "e936d9f2be8e0123456789abcdef0123456789abcdef0123456789abcdef0123",
             "Names": ["/t1"],
             "Image": "busybox",
@@ -309,7 +296,7 @@ mod tests {
             "HostConfig": {"NetworkMode": "default"},
             "NetworkSettings": {"Networks": {"bridge": {"IPAddress": "172.17.0.2"}}},
             "Mounts": []
-        }])
+        }]))
     }
 
     #[test]
@@ -343,7 +330,7 @@ mod tests {
 
     #[test]
     fn empty_list_prints_header_only() {
-        let out = render(&json!([]), DEFAULT_FORMAT, false, 0).unwrap();
+        let out = render(&[], DEFAULT_FORMAT, false, 0).unwrap();
         assert_eq!(
             out,
             "CONTAINER ID   IMAGE     COMMAND   CREATED   STATUS    PORTS     NAMES\n"
@@ -352,14 +339,15 @@ mod tests {
 
     #[test]
     fn ports_and_labels() {
-        let p = json!([
+        let p: Vec<Port> = serde_json::from_value(json!([
             {"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": 8080, "Type": "tcp"},
             {"PrivatePort": 443, "Type": "tcp"}
-        ]);
-        assert_eq!(ports(Some(&p)), "0.0.0.0:8080->80/tcp, 443/tcp");
+        ]))
+        .unwrap();
+        assert_eq!(ports(&p), "0.0.0.0:8080->80/tcp, 443/tcp");
         let c = json!({"Id": "x", "Labels": {"b": "2", "a": "1"}, "Names": ["/n", "/other/link"]});
         let out = render(
-            &json!([c]),
+            &list(json!([c])),
             "{{.Labels}}|{{.Label \"b\"}}|{{.Names}}",
             false,
             0,
@@ -380,11 +368,14 @@ mod tests {
             .unwrap()
             .a;
         assert_eq!(
-            query(&a, false).unwrap().encode(),
+            list_options(&a, false).unwrap().query().encode(),
             "all=1&filters=%7B%22status%22%3A%7B%22exited%22%3Atrue%7D%7D&limit=3"
         );
         let a = T::try_parse_from(["t", "-l", "-s"]).unwrap().a;
-        assert_eq!(query(&a, true).unwrap().encode(), "limit=1&size=1");
+        assert_eq!(
+            list_options(&a, true).unwrap().query().encode(),
+            "limit=1&size=1"
+        );
         assert!(resolve_format(&a).ends_with("\t{{.Size}}"));
     }
 }

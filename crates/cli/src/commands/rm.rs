@@ -1,10 +1,10 @@
 //! `berth rm [-f] [-v] [-l] CONTAINER...`
 
 use anyhow::Result;
+use berth_client::{Client, RemoveOptions};
 use clap::Args;
 
 use super::finish;
-use crate::client::{not_found, path_escape, Client, Query};
 
 #[derive(Args, Debug)]
 pub struct RmArgs {
@@ -21,15 +21,12 @@ pub struct RmArgs {
     pub containers: Vec<String>,
 }
 
-pub fn rm_query(a: &RmArgs) -> Query {
-    Query::new()
-        .set_if(a.volumes, "v", "1")
-        .set_if(a.link, "link", "1")
-        .set_if(a.force, "force", "1")
-}
-
 pub async fn run(client: &Client, a: RmArgs) -> Result<i32> {
-    let q = rm_query(&a);
+    let opts = RemoveOptions {
+        force: a.force,
+        volumes: a.volumes,
+        link: a.link,
+    };
     let mut errors = Vec::new();
     for c in &a.containers {
         let name = c.trim_start_matches('/');
@@ -37,13 +34,10 @@ pub async fn run(client: &Client, a: RmArgs) -> Result<i32> {
             errors.push("Container name cannot be empty".to_string());
             continue;
         }
-        match client
-            .delete(&format!("/containers/{}", path_escape(name)), &q)
-            .await
-        {
-            Ok(_) => outln!("{c}"),
+        match client.container_remove(name, opts).await {
+            Ok(()) => outln!("{c}"),
             // `rm -f` of something already gone is not an error (docker 23+).
-            Err(e) if a.force && not_found(&e) => {}
+            Err(e) if a.force && e.is_not_found() => {}
             Err(e) => errors.push(format!("{e:#}")),
         }
     }

@@ -1,11 +1,11 @@
 //! `berth rmi [-f] [--no-prune] IMAGE...`: prints "Untagged: ..." / "Deleted: ...".
 
 use anyhow::Result;
+use berth_api::image::ImageDeleteItem;
+use berth_client::Client;
 use clap::Args;
-use serde_json::Value;
 
 use super::finish;
-use crate::client::{path_escape, Client, Query};
 
 #[derive(Args, Debug)]
 pub struct RmiArgs {
@@ -19,13 +19,13 @@ pub struct RmiArgs {
     pub images: Vec<String>,
 }
 
-pub fn render(items: &Value) -> String {
+pub fn render(items: &[ImageDeleteItem]) -> String {
     let mut out = String::new();
-    for item in items.as_array().into_iter().flatten() {
-        if let Some(u) = item.get("Untagged").and_then(Value::as_str) {
+    for item in items {
+        if let Some(u) = &item.untagged {
             out.push_str(&format!("Untagged: {u}\n"));
         }
-        if let Some(d) = item.get("Deleted").and_then(Value::as_str) {
+        if let Some(d) = &item.deleted {
             out.push_str(&format!("Deleted: {d}\n"));
         }
     }
@@ -33,15 +33,9 @@ pub fn render(items: &Value) -> String {
 }
 
 pub async fn run(client: &Client, a: RmiArgs) -> Result<i32> {
-    let q = Query::new()
-        .set_if(a.force, "force", "1")
-        .set_if(a.no_prune, "noprune", "1");
     let mut errors = Vec::new();
     for img in &a.images {
-        match client
-            .delete(&format!("/images/{}", path_escape(img)), &q)
-            .await
-        {
+        match client.image_remove(img, a.force, a.no_prune).await {
             Ok(v) => out!("{}", render(&v)),
             Err(e) => errors.push(format!("{e:#}")),
         }
@@ -56,7 +50,7 @@ mod tests {
 
     #[test]
     fn rmi_output_matches_trace() {
-        let v = json!([{"Untagged": "127.0.0.1:5077/bb:1"}, {"Untagged": "127.0.0.1:5077/bb@sha256:68b2"}, {"Deleted": "sha256:abc"}]);
+        let v: Vec<ImageDeleteItem> = serde_json::from_value(json!([{"Untagged": "127.0.0.1:5077/bb:1"}, {"Untagged": "127.0.0.1:5077/bb@sha256:68b2"}, {"Deleted": "sha256:abc"}])).unwrap();
         assert_eq!(
             render(&v),
             "Untagged: 127.0.0.1:5077/bb:1\nUntagged: 127.0.0.1:5077/bb@sha256:68b2\nDeleted: sha256:abc\n"

@@ -8,7 +8,8 @@ use super::container_opts::{build_create, ContainerOpts};
 use super::create::{
     create_container, daemon_error, env_lookup, read_file, start_container, start_wait, usage_error,
 };
-use crate::client::{Client, Query};
+use berth_client::{AttachOptions, Client};
+
 use crate::error::{run_status, Exit};
 use crate::stream::{self, parse_detach_keys, PumpEnd, PumpOpts, DEFAULT_DETACH_KEYS};
 use crate::tty::{self, RawMode, ResizeTarget};
@@ -50,7 +51,7 @@ pub async fn run(client: &Client, args: RunArgs) -> Result<i32> {
         return Err(Exit::new(1, "the input device is not a TTY").into());
     }
     let detach_keys = match &args.detach_keys {
-        Some(k) => parse_detach_keys(k).map_err(|e| usage_error("run", &e.to_string()))?,
+        Some(k) => parse_detach_keys(k).map_err(|e| usage_error("run", &e))?,
         None => DEFAULT_DETACH_KEYS.to_vec(),
     };
     let console = if o.tty { tty::window_size() } else { None };
@@ -70,15 +71,17 @@ pub async fn run(client: &Client, args: RunArgs) -> Result<i32> {
         return Ok(0);
     }
 
-    let attach_q = Query::new()
-        .set("stream", "1")
-        .set("stdout", "1")
-        .set("stderr", "1")
-        .set_if(o.interactive, "stdin", "1");
+    let attach = AttachOptions {
+        stream: true,
+        stdout: true,
+        stderr: true,
+        stdin: o.interactive,
+        ..AttachOptions::default()
+    };
     let conn = client
-        .hijack(&format!("/containers/{id}/attach"), &attach_q, None)
+        .container_attach(&id, &attach)
         .await
-        .map_err(|e| daemon_error("run", &e, 125))?;
+        .map_err(|e| daemon_error("run", &e.into(), 125))?;
     let condition = if o.rm { "removed" } else { "next-exit" };
     let wait = start_wait(client, &id, Some(condition))
         .await

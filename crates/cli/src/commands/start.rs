@@ -1,11 +1,10 @@
 //! `berth start [-a] [-i] CONTAINER...`
 
 use anyhow::Result;
+use berth_client::{AttachOptions, Client};
 use clap::Args;
-use serde_json::Value;
 
 use super::create::{start_container, start_wait};
-use crate::client::{Client, Query};
 use crate::error::{run_status, Exit};
 use crate::stream::{self, parse_detach_keys, PumpEnd, PumpOpts, DEFAULT_DETACH_KEYS};
 use crate::tty::{self, RawMode, ResizeTarget};
@@ -58,40 +57,31 @@ pub async fn run(client: &Client, args: StartArgs) -> Result<i32> {
 /// Docker's order: inspect → attach → wait → start → (resize) → stream → exit status.
 async fn start_attached(client: &Client, args: &StartArgs) -> Result<i32> {
     let name = &args.containers[0];
-    let info = client
-        .get_json(&format!("/containers/{name}/json"), &Query::new())
-        .await?;
-    let id = info
-        .get("Id")
-        .and_then(Value::as_str)
-        .unwrap_or(name)
-        .to_string();
-    let cfg = &info["Config"];
-    let tty_mode = cfg.get("Tty").and_then(Value::as_bool).unwrap_or(false);
-    let open_stdin = cfg
-        .get("OpenStdin")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let auto_remove = info["HostConfig"]
-        .get("AutoRemove")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let info = client.container_inspect(name, false).await?;
+    let id = if info.id.is_empty() {
+        name.clone()
+    } else {
+        info.id.clone()
+    };
+    let tty_mode = info.tty();
+    let open_stdin = info.open_stdin();
+    let auto_remove = info.auto_remove();
     let with_stdin = args.interactive && open_stdin;
     if with_stdin && tty_mode && !tty::stdin_is_tty() {
         return Err(Exit::new(1, "the input device is not a TTY").into());
     }
     let detach_keys = match &args.detach_keys {
-        Some(k) => parse_detach_keys(k)?,
+        Some(k) => parse_detach_keys(k).map_err(anyhow::Error::msg)?,
         None => DEFAULT_DETACH_KEYS.to_vec(),
     };
-    let q = Query::new()
-        .set("stream", "1")
-        .set("stdout", "1")
-        .set("stderr", "1")
-        .set_if(with_stdin, "stdin", "1");
-    let conn = client
-        .hijack(&format!("/containers/{id}/attach"), &q, None)
-        .await?;
+    let attach = AttachOptions {
+        stream: true,
+        stdout: true,
+        stderr: true,
+        stdin: with_stdin,
+        ..AttachOptions::default()
+    };
+    let conn = client.container_attach(&id, &attach).await?;
     let cond = if auto_remove { "removed" } else { "next-exit" };
     let wait = start_wait(client, &id, Some(cond)).await?;
     let raw = if tty_mode && with_stdin {

@@ -5,11 +5,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Result;
+use berth_api::stats::StatsResponse;
+use berth_client::{Client, ContainerListOptions};
 use clap::Args;
 use gotmpl::Value as TValue;
-use serde_json::Value;
 
-use crate::client::{path_escape, Client, JsonLines, Query};
 use crate::format::{self, ctx, map_value, units};
 
 #[derive(Args, Debug)]
@@ -49,22 +49,13 @@ pub struct Entry {
     pub pids: u64,
 }
 
-fn num(v: &Value, ptr: &str) -> f64 {
-    v.pointer(ptr).and_then(Value::as_f64).unwrap_or(0.0)
-}
-
-pub fn cpu_percent(s: &Value) -> f64 {
-    let cpu_delta =
-        num(s, "/cpu_stats/cpu_usage/total_usage") - num(s, "/precpu_stats/cpu_usage/total_usage");
-    let system_delta =
-        num(s, "/cpu_stats/system_cpu_usage") - num(s, "/precpu_stats/system_cpu_usage");
-    let mut online = num(s, "/cpu_stats/online_cpus");
+pub fn cpu_percent(s: &StatsResponse) -> f64 {
+    let (cpu, pre) = (&s.cpu_stats, &s.precpu_stats);
+    let cpu_delta = cpu.cpu_usage.total_usage as f64 - pre.cpu_usage.total_usage as f64;
+    let system_delta = cpu.system_cpu_usage as f64 - pre.system_cpu_usage as f64;
+    let mut online = f64::from(cpu.online_cpus);
     if online == 0.0 {
-        online = s
-            .pointer("/cpu_stats/cpu_usage/percpu_usage")
-            .and_then(Value::as_array)
-            .map(|a| a.len() as f64)
-            .unwrap_or(0.0);
+        online = cpu.cpu_usage.percpu_usage.as_ref().map_or(0, Vec::len) as f64;
     }
     if system_delta > 0.0 && cpu_delta > 0.0 {
         cpu_delta / system_delta * online * 100.0
@@ -74,60 +65,41 @@ pub fn cpu_percent(s: &Value) -> f64 {
 }
 
 /// Usage minus page cache: `total_inactive_file` on cgroup v1, `inactive_file` on v2.
-pub fn mem_usage(s: &Value) -> f64 {
-    let usage = num(s, "/memory_stats/usage");
-    if let Some(v) = s
-        .pointer("/memory_stats/stats/total_inactive_file")
-        .and_then(Value::as_f64)
-    {
-        if v < usage {
-            return usage - v;
+pub fn mem_usage(s: &StatsResponse) -> f64 {
+    let m = &s.memory_stats;
+    let usage = m.usage as f64;
+    if let Some(&v) = m.stats.get("total_inactive_file") {
+        if (v as f64) < usage {
+            return usage - v as f64;
         }
     }
-    let v = num(s, "/memory_stats/stats/inactive_file");
+    let v = m.stats.get("inactive_file").copied().unwrap_or(0) as f64;
     if v < usage {
         return usage - v;
     }
     usage
 }
 
-pub fn entry(container: &str, s: &Value) -> Entry {
+pub fn entry(container: &str, s: &StatsResponse) -> Entry {
     let mem = mem_usage(s);
-    let limit = num(s, "/memory_stats/limit");
+    let limit = s.memory_stats.limit as f64;
     let (mut rx, mut tx) = (0.0, 0.0);
-    if let Some(nets) = s.get("networks").and_then(Value::as_object) {
-        for n in nets.values() {
-            rx += num(n, "/rx_bytes");
-            tx += num(n, "/tx_bytes");
-        }
+    for n in s.networks.iter().flat_map(|n| n.values()) {
+        rx += n.rx_bytes as f64;
+        tx += n.tx_bytes as f64;
     }
     let (mut rd, mut wr) = (0.0, 0.0);
-    if let Some(list) = s
-        .pointer("/blkio_stats/io_service_bytes_recursive")
-        .and_then(Value::as_array)
-    {
-        for e in list {
-            let v = num(e, "/value");
-            match e
-                .get("op")
-                .and_then(Value::as_str)
-                .and_then(|o| o.chars().next())
-            {
-                Some('r' | 'R') => rd += v,
-                Some('w' | 'W') => wr += v,
-                _ => {}
-            }
+    for e in s.blkio_stats.io_service_bytes_recursive.iter().flatten() {
+        match e.op.chars().next() {
+            Some('r' | 'R') => rd += e.value as f64,
+            Some('w' | 'W') => wr += e.value as f64,
+            _ => {}
         }
     }
-    let name = s.get("name").and_then(Value::as_str).unwrap_or("");
     Entry {
         container: container.to_string(),
-        id: s
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string(),
-        name: name.strip_prefix('/').unwrap_or(name).to_string(),
+        id: s.id.clone(),
+        name: s.name.strip_prefix('/').unwrap_or(&s.name).to_string(),
         cpu: cpu_percent(s),
         mem,
         mem_limit: limit,
@@ -140,10 +112,7 @@ pub fn entry(container: &str, s: &Value) -> Entry {
         net_tx: tx,
         blk_read: rd,
         blk_write: wr,
-        pids: s
-            .pointer("/pids_stats/current")
-            .and_then(Value::as_u64)
-            .unwrap_or(0),
+        pids: s.pids_stats.current,
     }
 }
 
@@ -209,14 +178,12 @@ pub async fn run(client: &Client, a: StatsArgs) -> Result<i32> {
         .filter(|f| !f.is_empty())
         .unwrap_or_else(|| DEFAULT_FORMAT.to_string());
     let containers = if a.containers.is_empty() {
-        let q = Query::new().set_if(a.all, "all", "1");
-        let list = client.get_json("/containers/json", &q).await?;
-        list.as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|c| c.get("Id").and_then(Value::as_str))
-            .map(str::to_string)
-            .collect()
+        let opts = ContainerListOptions {
+            all: a.all,
+            ..ContainerListOptions::default()
+        };
+        let list = client.container_list(&opts).await?;
+        list.into_iter().map(|c| c.id).collect()
     } else {
         a.containers.clone()
     };
@@ -225,11 +192,7 @@ pub async fn run(client: &Client, a: StatsArgs) -> Result<i32> {
         let mut entries = Vec::new();
         let mut errors = Vec::new();
         for c in &containers {
-            let q = Query::new().set("stream", "0");
-            match client
-                .get_json(&format!("/containers/{}/stats", path_escape(c)), &q)
-                .await
-            {
+            match client.container_stats_once(c).await {
                 Ok(s) => entries.push(entry(c, &s)),
                 Err(e) => errors.push(format!("{e:#}")),
             }
@@ -247,14 +210,9 @@ pub async fn run(client: &Client, a: StatsArgs) -> Result<i32> {
         let c = c.clone();
         let slots = slots.clone();
         tokio::spawn(async move {
-            let q = Query::new().set("stream", "1");
-            let Ok(resp) = client
-                .get(&format!("/containers/{}/stats", path_escape(&c)), &q)
-                .await
-            else {
+            let Ok(mut lines) = client.container_stats(&c).await else {
                 return;
             };
-            let mut lines = JsonLines::new(resp);
             while let Ok(Some(s)) = lines.next().await {
                 if let Ok(mut g) = slots.lock() {
                     g[i] = Some(entry(&c, &s));
@@ -277,11 +235,15 @@ pub async fn run(client: &Client, a: StatsArgs) -> Result<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
-    fn trace_stats() -> Value {
+    fn stats(v: Value) -> StatsResponse {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn trace_stats() -> StatsResponse {
         // `docker stats --no-stream t1` answer, section 15 of the traces.
-        json!({
+        stats(json!({
             "read": "2026-11-23T15:40:44.212276805Z",
             "pids_stats": {"current": 1},
             "blkio_stats": {"io_service_bytes_recursive": []},
@@ -293,7 +255,7 @@ mod tests {
             "name": "/t1",
             "id": "e936d9f2be8e0123456789",
             "networks": {"eth0": {"rx_bytes": 1416, "tx_bytes": 0}}
-        })
+        }))
     }
 
     #[test]
@@ -309,24 +271,24 @@ mod tests {
 
     #[test]
     fn cpu_and_memory_math() {
-        let s = json!({
+        let s = stats(json!({
             "cpu_stats": {"cpu_usage": {"total_usage": 300}, "system_cpu_usage": 2000, "online_cpus": 4},
             "precpu_stats": {"cpu_usage": {"total_usage": 100}, "system_cpu_usage": 1000},
             "memory_stats": {"usage": 1000, "stats": {"inactive_file": 400}, "limit": 4000},
             "blkio_stats": {"io_service_bytes_recursive": [
                 {"op": "Read", "value": 10}, {"op": "write", "value": 5}, {"op": "Total", "value": 15}]}
-        });
+        }));
         let e = entry("x", &s);
         assert!((e.cpu - 80.0).abs() < 1e-9);
         assert_eq!(e.mem, 600.0);
         assert_eq!(e.mem_perc, 15.0);
         assert_eq!((e.blk_read, e.blk_write), (10.0, 5.0));
         // cgroup v1 key wins; percpu length stands in for online_cpus.
-        let s = json!({
+        let s = stats(json!({
             "cpu_stats": {"cpu_usage": {"total_usage": 300, "percpu_usage": [1, 2]}, "system_cpu_usage": 2000},
             "precpu_stats": {"cpu_usage": {"total_usage": 100}, "system_cpu_usage": 1000},
             "memory_stats": {"usage": 1000, "stats": {"total_inactive_file": 100, "inactive_file": 400}}
-        });
+        }));
         let e = entry("x", &s);
         assert!((e.cpu - 40.0).abs() < 1e-9);
         assert_eq!(e.mem, 900.0);

@@ -3,8 +3,9 @@
 use anyhow::Result;
 use clap::Args;
 
-use super::container_opts::{normalize_name, split_reference};
-use crate::client::{path_escape, Client, Query};
+use berth_client::Client;
+use berth_reference::{Reference, DEFAULT_TAG};
+
 use crate::error::Exit;
 
 #[derive(Args, Debug)]
@@ -15,35 +16,37 @@ pub struct TagArgs {
     pub target: String,
 }
 
-/// docker's `ImageTag`: the target normalized (`docker.io/library/x`), tag defaulted to latest.
-pub fn tag_query(target: &str) -> Result<Query> {
+/// docker's `ImageTag`: the target normalized (`docker.io/library/x`), tag defaulted to
+/// latest; returns (repository, tag).
+pub fn tag_target(target: &str) -> Result<(String, String)> {
     if target.contains('@') {
         return Err(Exit::new(1, "refusing to create a tag with a digest reference").into());
     }
-    let (repo, tag) = split_reference(target);
-    if repo.is_empty() || repo.chars().any(|c| c.is_ascii_uppercase()) {
-        return Err(Exit::new(
+    let r = Reference::parse(target).map_err(|e| {
+        Exit::new(
             1,
-            format!("Error parsing reference: \"{target}\" is not a valid repository/tag: invalid reference format"),
+            format!("Error parsing reference: \"{target}\" is not a valid repository/tag: {e}"),
         )
-        .into());
-    }
-    Ok(Query::new()
-        .set("repo", normalize_name(&repo))
-        .set("tag", tag))
+    })?;
+    let tag = r.tag().unwrap_or(DEFAULT_TAG).to_string();
+    Ok((r.name(), tag))
 }
 
 pub async fn run(client: &Client, a: TagArgs) -> Result<i32> {
-    let q = tag_query(&a.target)?;
-    client
-        .post(&format!("/images/{}/tag", path_escape(&a.source)), &q, None)
-        .await?;
+    let (repo, tag) = tag_target(&a.target)?;
+    client.image_tag(&a.source, &repo, &tag).await?;
     Ok(0)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use berth_client::Query;
+
+    fn tag_query(target: &str) -> Result<Query> {
+        let (repo, tag) = tag_target(target)?;
+        Ok(Query::new().set("repo", repo).set("tag", tag))
+    }
 
     #[test]
     fn tag_queries_match_traces() {

@@ -1,10 +1,10 @@
 //! `berth top CONTAINER [ps OPTIONS]`
 
 use anyhow::Result;
+use berth_api::container::TopResponse;
+use berth_client::Client;
 use clap::Args;
-use serde_json::Value;
 
-use crate::client::{path_escape, Client, Query};
 use crate::format::tabwrite;
 
 #[derive(Args, Debug)]
@@ -21,40 +21,21 @@ pub struct TopArgs {
 }
 
 pub async fn run(client: &Client, a: TopArgs) -> Result<i32> {
-    let q = Query::new().set_if(!a.ps_args.is_empty(), "ps_args", a.ps_args.join(" "));
+    let ps_args = (!a.ps_args.is_empty()).then(|| a.ps_args.join(" "));
     let v = client
-        .get_json(
-            &format!("/containers/{}/top", path_escape(&a.container)),
-            &q,
-        )
+        .container_top(&a.container, ps_args.as_deref())
         .await?;
     out!("{}", render(&v));
     Ok(0)
 }
 
 /// Titles and processes through Go's tabwriter (min width 20, padding 3), as docker does.
-pub fn render(v: &Value) -> String {
-    let cells = |row: &Value| -> String {
-        row.as_array()
-            .map(|r| {
-                r.iter()
-                    .map(|c| {
-                        c.as_str()
-                            .map(str::to_string)
-                            .unwrap_or_else(|| c.to_string())
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\t")
-            })
-            .unwrap_or_default()
-    };
-    let mut text = cells(&v["Titles"]);
+pub fn render(v: &TopResponse) -> String {
+    let mut text = v.titles.join("\t");
     text.push('\n');
-    if let Some(procs) = v["Processes"].as_array() {
-        for p in procs {
-            text.push_str(&cells(p));
-            text.push('\n');
-        }
+    for p in &v.processes {
+        text.push_str(&p.join("\t"));
+        text.push('\n');
     }
     tabwrite(&text, 20, 3)
 }
@@ -66,10 +47,11 @@ mod tests {
 
     #[test]
     fn top_matches_trace() {
-        let v = json!({
+        let v: TopResponse = serde_json::from_value(json!({
             "Titles": ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"],
             "Processes": [["root", "20843", "20821", "0", "15:40", "?", "00:00:00", "sleep 1000"]]
-        });
+        }))
+        .unwrap();
         assert_eq!(
             render(&v),
             "UID                 PID                 PPID                C                   STIME               TTY                 TIME                CMD\n\

@@ -1,10 +1,12 @@
 //! `berth version`: Client and Server sections in docker's layout.
 
 use anyhow::Result;
+use berth_api::system::Version;
+use berth_api::API_VERSION as MAX_API_VERSION;
+use berth_client::Client;
 use clap::Args;
 use serde_json::{json, Value};
 
-use crate::client::{Client, Query, MAX_API_VERSION};
 use crate::error::Exit;
 use crate::format::{self, tabwrite};
 
@@ -49,89 +51,81 @@ pub fn client_section(api: &str) -> String {
     )
 }
 
-pub fn server_section(v: &Value) -> String {
+pub fn server_section(v: &Version) -> String {
     let mut out = String::from("\nServer:");
-    if let Some(p) = v.pointer("/Platform/Name").and_then(Value::as_str) {
-        if !p.is_empty() {
-            out.push(' ');
-            out.push_str(p);
-        }
+    if !v.platform.name.is_empty() {
+        out.push(' ');
+        out.push_str(&v.platform.name);
     }
     out.push('\n');
-    let s = |v: &Value, k: &str| match v.get(k) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) | None => String::new(),
-        Some(other) => other.to_string(),
-    };
-    let components = v
-        .get("Components")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let components = v.components.clone().unwrap_or_default();
     for c in &components {
-        let name = s(c, "Name");
-        out.push_str(&format!(" {name}:\n"));
-        out.push_str(&format!("  Version:\t{}\n", s(c, "Version")));
-        let d = c.get("Details").cloned().unwrap_or(Value::Null);
-        if name == "Engine" {
+        out.push_str(&format!(" {}:\n", c.name));
+        out.push_str(&format!("  Version:\t{}\n", c.version));
+        let d = c.details.clone().unwrap_or_default();
+        let s = |k: &str| d.get(k).cloned().unwrap_or_default();
+        if c.name == "Engine" {
             out.push_str(&format!(
                 "  API version:\t{} (minimum version {})\n",
-                s(&d, "ApiVersion"),
-                s(&d, "MinAPIVersion")
+                s("ApiVersion"),
+                s("MinAPIVersion")
             ));
             for (label, key) in [
                 ("Go version", "GoVersion"),
                 ("Git commit", "GitCommit"),
                 ("Built", "BuildTime"),
             ] {
-                if d.get(key).is_some() {
-                    out.push_str(&format!("  {label}:\t{}\n", s(&d, key)));
+                if d.contains_key(key) {
+                    out.push_str(&format!("  {label}:\t{}\n", s(key)));
                 }
             }
-            out.push_str(&format!("  OS/Arch:\t{}/{}\n", s(&d, "Os"), s(&d, "Arch")));
-            out.push_str(&format!("  Experimental:\t{}\n", s(&d, "Experimental")));
-        } else if let Some(obj) = d.as_object() {
-            let mut keys: Vec<&String> = obj.keys().collect();
-            keys.sort();
-            for k in keys {
-                out.push_str(&format!("  {k}:\t{}\n", s(&d, k)));
+            out.push_str(&format!("  OS/Arch:\t{}/{}\n", s("Os"), s("Arch")));
+            out.push_str(&format!("  Experimental:\t{}\n", s("Experimental")));
+        } else {
+            for (k, val) in &d {
+                out.push_str(&format!("  {k}:\t{val}\n"));
             }
         }
     }
     if components.is_empty() {
-        out.push_str(&format!(" Engine:\n  Version:\t{}\n", s(v, "Version")));
+        out.push_str(&format!(" Engine:\n  Version:\t{}\n", v.version));
         out.push_str(&format!(
             "  API version:\t{} (minimum version {})\n",
-            s(v, "ApiVersion"),
-            s(v, "MinAPIVersion")
+            v.api_version, v.min_api_version
         ));
-        out.push_str(&format!("  OS/Arch:\t{}/{}\n", s(v, "Os"), s(v, "Arch")));
+        out.push_str(&format!("  OS/Arch:\t{}/{}\n", v.os, v.arch));
     }
     out
 }
 
 pub async fn run(host: &str, a: &VersionArgs) -> Result<i32> {
     let conn = Client::connect(host).await;
-    let (api, server) = match &conn {
-        Ok(c) => (
-            c.version().to_string(),
-            c.get_json("/version", &Query::new()).await,
-        ),
-        Err(_) => (MAX_API_VERSION.to_string(), Err(anyhow::anyhow!(""))),
+    let api = match &conn {
+        Ok(c) => c.api_version().to_string(),
+        Err(_) => MAX_API_VERSION.to_string(),
     };
-    if let Some(f) = a.format.as_deref().filter(|f| !f.is_empty()) {
+    let server: Result<()> = if let Some(f) = a.format.as_deref().filter(|f| !f.is_empty()) {
+        // Templates render over the JSON document, as docker's do over its struct.
+        let server = match &conn {
+            Ok(c) => c.version_json().await.map_err(anyhow::Error::from),
+            Err(_) => Err(anyhow::anyhow!("")),
+        };
         let data = json!({
             "Client": client_info(&api),
             "Server": server.as_ref().ok().cloned().unwrap_or(Value::Null),
         });
         let src = if f.trim() == "json" { "{{json .}}" } else { f };
         outln!("{}", format::render_json_with(src, &data)?);
+        server.map(drop)
     } else {
         out!("{}", tabwrite(&client_section(&api), 20, 1));
-        if let Ok(v) = &server {
-            out!("{}", tabwrite(&server_section(v), 20, 1));
+        match &conn {
+            Ok(c) => c.version().await.map_err(anyhow::Error::from).map(|v| {
+                out!("{}", tabwrite(&server_section(&v), 20, 1));
+            }),
+            Err(_) => Err(anyhow::anyhow!("")),
         }
-    }
+    };
     match (conn, server) {
         (Err(e), _) => Err(Exit::new(1, format!("{e:#}")).into()),
         (Ok(_), Err(e)) => Err(e),
@@ -155,7 +149,7 @@ mod tests {
                 {"Name": "runc", "Version": "1.1.5", "Details": {"GitCommit": "abc"}}
             ]
         });
-        let server = tabwrite(&server_section(&v), 20, 1);
+        let server = tabwrite(&server_section(&serde_json::from_value(v).unwrap()), 20, 1);
         assert_eq!(
             server,
             "\nServer:\n Engine:\n  Version:          20.10.24+dfsg1\n  API version:      1.41 (minimum version 1.12)\n  Go version:       go1.19.8\n  Git commit:       5d6db84\n  Built:            b\n  OS/Arch:          linux/amd64\n  Experimental:     false\n runc:\n  Version:          1.1.5\n  GitCommit:        abc\n"

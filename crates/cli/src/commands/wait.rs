@@ -3,9 +3,10 @@
 use anyhow::Result;
 use clap::Args;
 
+use berth_client::Client;
+
 use super::create::wait_status;
 use super::finish;
-use crate::client::{path_escape, Client, Query};
 
 #[derive(Args, Debug)]
 pub struct WaitArgs {
@@ -16,10 +17,9 @@ pub struct WaitArgs {
 pub async fn run(client: &Client, a: WaitArgs) -> Result<i32> {
     let mut errors = Vec::new();
     for c in &a.containers {
-        let path = format!("/containers/{}/wait", path_escape(c));
-        let res = match client.post_json(&path, &Query::new(), None).await {
-            Ok(v) => wait_status(&v),
-            Err(e) => Err(e),
+        let res = match client.container_wait(c, None).await {
+            Ok(w) => wait_status(&w),
+            Err(e) => Err(e.into()),
         };
         match res {
             Ok(code) => outln!("{code}"),

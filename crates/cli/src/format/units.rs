@@ -2,43 +2,7 @@
 
 use unicode_width_shim::width;
 
-/// go-units `HumanDuration`: "Less than a second", "5 seconds", "About a minute", ...
-pub fn human_duration(secs: f64) -> String {
-    let seconds = secs as i64;
-    if seconds < 1 {
-        return "Less than a second".to_string();
-    }
-    if seconds == 1 {
-        return "1 second".to_string();
-    }
-    if seconds < 60 {
-        return format!("{seconds} seconds");
-    }
-    let minutes = (secs / 60.0) as i64;
-    if minutes == 1 {
-        return "About a minute".to_string();
-    }
-    if minutes < 60 {
-        return format!("{minutes} minutes");
-    }
-    let hours = (secs / 3600.0 + 0.5) as i64;
-    if hours == 1 {
-        return "About an hour".to_string();
-    }
-    if hours < 48 {
-        return format!("{hours} hours");
-    }
-    if hours < 24 * 7 * 2 {
-        return format!("{} days", hours / 24);
-    }
-    if hours < 24 * 30 * 2 {
-        return format!("{} weeks", hours / 24 / 7);
-    }
-    if hours < 24 * 365 * 2 {
-        return format!("{} months", hours / 24 / 30);
-    }
-    format!("{} years", (secs / 3600.0) as i64 / 24 / 365)
-}
+pub use berth_api::units::human_duration;
 
 /// "2 minutes ago" for a unix timestamp, relative to `now`.
 pub fn ago(created: i64, now: i64) -> String {

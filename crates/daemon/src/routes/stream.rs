@@ -9,8 +9,7 @@ use hyper_util::rt::TokioIo;
 use std::future::Future;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-/// Docker's default detach sequence: ctrl-p, ctrl-q.
-pub const DEFAULT_DETACH_KEYS: &[u8] = &[0x10, 0x11];
+pub use berth_api::detach_keys::parse_detach_keys;
 
 /// Does the client ask to take over the connection?
 pub fn wants_upgrade(headers: &HeaderMap) -> bool {
@@ -49,34 +48,6 @@ pub fn stream_content_type(tty: bool) -> &'static str {
     } else {
         "application/vnd.docker.multiplexed-stream"
     }
-}
-
-/// Parses `detachKeys` (`ctrl-p,ctrl-q`, `a`, `ctrl-@`...) into bytes.
-pub fn parse_detach_keys(spec: &str) -> Result<Vec<u8>, String> {
-    if spec.is_empty() {
-        return Ok(DEFAULT_DETACH_KEYS.to_vec());
-    }
-    spec.split(',')
-        .map(|k| {
-            if let Some(c) = k.strip_prefix("ctrl-") {
-                let c = c.as_bytes();
-                match c {
-                    [b'@'] => Ok(0),
-                    [x @ b'a'..=b'z'] => Ok(x - b'a' + 1),
-                    [b'['] => Ok(27),
-                    [b'\\'] => Ok(28),
-                    [b']'] => Ok(29),
-                    [b'^'] => Ok(30),
-                    [b'_'] => Ok(31),
-                    _ => Err(format!("Unknown character: '{k}'")),
-                }
-            } else if k.len() == 1 {
-                Ok(k.as_bytes()[0])
-            } else {
-                Err(format!("Unknown character: '{k}'"))
-            }
-        })
-        .collect()
 }
 
 /// Matches the detach sequence across reads. Bytes that might begin the sequence are held
@@ -234,6 +205,7 @@ async fn drain<R: AsyncRead + Unpin>(rd: &mut R) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use berth_api::detach_keys::DEFAULT_DETACH_KEYS;
 
     #[test]
     fn detach_sequence_is_found_across_reads() {
@@ -255,5 +227,7 @@ mod tests {
         assert_eq!(parse_detach_keys("ctrl-a,x").unwrap(), vec![1, b'x']);
         assert!(parse_detach_keys("ctrl-1").is_err());
         assert!(parse_detach_keys("abc").is_err());
+        // Docker's parser ignores case.
+        assert_eq!(parse_detach_keys("CTRL-A").unwrap(), vec![1]);
     }
 }

@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::Response;
-use berth_api::system::{Version, VersionComponent};
+use berth_api::system::{Platform, Version, VersionComponent};
 use berth_api::{API_VERSION, MIN_API_VERSION};
 use berth_engine::events::EventFilter;
 use berth_engine::EngineError;
@@ -24,23 +24,29 @@ pub async fn ping() -> Response {
 
 pub async fn version() -> Response {
     let kernel = berth_engine::system::kernel_version();
+    let details = [
+        ("ApiVersion", API_VERSION),
+        ("MinAPIVersion", MIN_API_VERSION),
+        ("Os", "linux"),
+        ("Arch", go_arch()),
+        ("KernelVersion", &kernel),
+        ("GitCommit", "berth"),
+        ("GoVersion", "rust"),
+        ("BuildTime", ""),
+        ("Experimental", "false"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
     let v = Version {
-        platform: serde_json::json!({"Name": "berth"}),
-        components: vec![VersionComponent {
+        platform: Platform {
+            name: "berth".into(),
+        },
+        components: Some(vec![VersionComponent {
             name: "Engine".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            details: serde_json::json!({
-                "ApiVersion": API_VERSION,
-                "MinAPIVersion": MIN_API_VERSION,
-                "Os": "linux",
-                "Arch": go_arch(),
-                "KernelVersion": kernel,
-                "GitCommit": "berth",
-                "GoVersion": "rust",
-                "BuildTime": "",
-                "Experimental": "false",
-            }),
-        }],
+            details: Some(details),
+        }]),
         version: env!("CARGO_PKG_VERSION").into(),
         api_version: API_VERSION.into(),
         min_api_version: MIN_API_VERSION.into(),
@@ -49,6 +55,7 @@ pub async fn version() -> Response {
         os: "linux".into(),
         arch: go_arch().into(),
         kernel_version: kernel,
+        experimental: false,
         build_time: String::new(),
     };
     json(StatusCode::OK, &v)

@@ -36,6 +36,7 @@ impl Engine {
                 },
                 rw: !b.readonly,
                 propagation: b.propagation.unwrap_or_else(|| "rprivate".into()),
+                ..MountPoint::default()
             })
             .collect()
     }

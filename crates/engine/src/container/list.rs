@@ -3,6 +3,7 @@
 use super::ContainerRecord;
 use crate::error::{EngineError, Result};
 use crate::Engine;
+use berth_api::units::human_duration;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -158,7 +159,7 @@ pub fn status_text(rec: &ContainerRecord) -> String {
     let ago = |t: &str| -> Option<String> {
         let t = chrono::DateTime::parse_from_rfc3339(t).ok()?;
         let secs = (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds();
-        Some(human_duration(secs.max(0)))
+        Some(human_duration(secs.max(0) as f64))
     };
     let s = &rec.state;
     match s.status.as_str() {
@@ -182,40 +183,5 @@ pub fn status_text(rec: &ContainerRecord) -> String {
         ),
         "created" => "Created".into(),
         other => other.to_string(),
-    }
-}
-
-/// Go's `units.HumanDuration`, as Docker prints it.
-pub fn human_duration(secs: i64) -> String {
-    let mins = secs / 60;
-    let hours = mins / 60;
-    match secs {
-        s if s < 1 => "Less than a second".into(),
-        1 => "1 second".into(),
-        s if s < 60 => format!("{s} seconds"),
-        _ if mins == 1 => "About a minute".into(),
-        _ if mins < 60 => format!("{mins} minutes"),
-        _ if hours == 1 => "About an hour".into(),
-        _ if hours < 48 => format!("{hours} hours"),
-        _ if hours < 24 * 7 * 2 => format!("{} days", hours / 24),
-        _ if hours < 24 * 30 * 2 => format!("{} weeks", hours / 24 / 7),
-        _ if hours < 24 * 365 * 2 => format!("{} months", hours / 24 / 30),
-        _ => format!("{} years", hours / 24 / 365),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_read_like_docker() {
-        assert_eq!(human_duration(0), "Less than a second");
-        assert_eq!(human_duration(1), "1 second");
-        assert_eq!(human_duration(5), "5 seconds");
-        assert_eq!(human_duration(61), "About a minute");
-        assert_eq!(human_duration(600), "10 minutes");
-        assert_eq!(human_duration(3700), "About an hour");
-        assert_eq!(human_duration(3 * 86400), "3 days");
     }
 }
