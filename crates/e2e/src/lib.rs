@@ -13,6 +13,8 @@
 //! `berth-client`, each on a small runtime of its own; the raw HTTP helpers stay for tests
 //! that assert what is on the wire (status codes, bodies, headers).
 
+pub mod swagger;
+
 use std::collections::BTreeSet;
 use std::fmt;
 use std::fs;
