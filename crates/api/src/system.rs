@@ -221,8 +221,10 @@ pub struct Info {
     pub security_options: Option<Vec<String>>,
     #[serde(skip_serializing_if = "is_empty", deserialize_with = "zero")]
     pub product_license: String,
-    #[serde(rename = "CDISpecDirs")]
-    pub cdi_spec_dirs: Option<Vec<String>>,
+    /// Never `null`: dockerd turns a nil list into `[]` here (`promoteNil`), and the spec
+    /// does not allow `null`.
+    #[serde(rename = "CDISpecDirs", deserialize_with = "zero")]
+    pub cdi_spec_dirs: Vec<String>,
     #[serde(skip_serializing_if = "is_none")]
     pub containerd: Option<Value>,
     pub warnings: Option<Vec<String>>,
@@ -253,5 +255,15 @@ mod tests {
         .unwrap();
         assert_eq!(i.containers, 1);
         assert_eq!(i.runtimes.unwrap()["runc"].path, "runc");
+    }
+
+    #[test]
+    fn info_cdi_spec_dirs_is_a_list_never_null() {
+        let j = serde_json::to_value(Info::default()).unwrap();
+        assert_eq!(j["CDISpecDirs"], serde_json::json!([]));
+        let i: Info = serde_json::from_str(r#"{"CDISpecDirs":null}"#).unwrap();
+        assert!(i.cdi_spec_dirs.is_empty());
+        let i: Info = serde_json::from_str(r#"{"CDISpecDirs":["/etc/cdi"]}"#).unwrap();
+        assert_eq!(i.cdi_spec_dirs, vec!["/etc/cdi".to_string()]);
     }
 }
