@@ -166,7 +166,7 @@ fn start(
     let obj = process
         .as_object_mut()
         .context("exec process must be a JSON object")?;
-    // The runtime wants a console socket exactly when the process has a terminal.
+    // The OCI runtime wants a console socket exactly when the process has a terminal.
     obj.insert("terminal".into(), serde_json::Value::Bool(tty));
     let path = shim.args.state.join(format!("exec-{id}.json"));
     // Socket paths are limited to 108 bytes: keep the name short.
@@ -175,7 +175,7 @@ fn start(
     let console = shim.args.state.join(format!("e{seq}.sock"));
     let (pio, mut sio) = stdio::setup(tty, stdin, &console)?;
     sio.size_on_arrival(process)?;
-    let pid = shim.runtime.exec(process, &path, pio)?;
+    let pid = shim.driver.exec(process, &path, pio)?;
     crate::memory::shed_startup_memory_soon();
     let streams = match sio.into_streams() {
         Ok(s) => s,

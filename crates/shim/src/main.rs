@@ -3,6 +3,7 @@
 mod args;
 mod cgroup;
 mod daemonize;
+mod driver;
 mod exec;
 mod exit;
 mod forked;
@@ -10,7 +11,6 @@ mod logfile;
 mod memory;
 mod output;
 mod readonly_mounts;
-mod runtime;
 mod server;
 mod shim;
 mod stdio;
@@ -82,7 +82,7 @@ fn run(args: args::StartArgs, mut report: daemonize::Report) -> i32 {
         Ok(rt) => rt,
         Err(e) => {
             report.send(&StartReport::Failed {
-                message: format!("building the runtime: {e}"),
+                message: format!("building the tokio runtime: {e}"),
             });
             return 1;
         }

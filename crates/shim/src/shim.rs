@@ -4,12 +4,12 @@
 use crate::args::StartArgs;
 use crate::cgroup::{self, Cgroup};
 use crate::daemonize::Report;
+use crate::driver::{self, RuntimeDriver};
 use crate::exec::Exec;
 use crate::exit;
 use crate::logfile::{now_rfc3339_nanos, LogWriter};
 use crate::output::{self, Hub, STREAM_STDERR, STREAM_STDOUT};
 use crate::readonly_mounts;
-use crate::runtime::{self, Runtime};
 use crate::server;
 use crate::stdio::{self, FdIo, Streams};
 use anyhow::{bail, Context, Result};
@@ -27,7 +27,7 @@ pub const DRAIN_GRACE: Duration = Duration::from_secs(2);
 
 pub struct Shim {
     pub args: StartArgs,
-    pub runtime: Box<dyn Runtime>,
+    pub driver: Box<dyn RuntimeDriver>,
     pub init_pid: i32,
     pub cgroup: Cgroup,
     /// Subscribers to init's output.
@@ -87,7 +87,7 @@ impl Shim {
             return Err(format!("container {} is not running", self.args.id));
         }
         self.started.set(true);
-        if let Err(e) = self.runtime.start() {
+        if let Err(e) = self.driver.start() {
             // Init would wait forever: end it, so the usual exit path cleans up.
             let _ = self.kill(libc::SIGKILL, true);
             return Err(format!("{e:#}"));
@@ -144,7 +144,7 @@ pub async fn run(args: StartArgs, mut report: Report) -> i32 {
     let created = match create(&args) {
         Ok(s) => s,
         Err(e) => {
-            // Nothing of a failed create may outlive it (a runtime process stuck on a
+            // Nothing of a failed create may outlive it (an OCI runtime process stuck on a
             // channel, an init that never joined the cgroup): the daemon is told only after.
             exit::kill_children();
             report.send(&StartReport::Failed {
@@ -161,7 +161,7 @@ pub async fn run(args: StartArgs, mut report: Report) -> i32 {
 }
 
 struct Created {
-    runtime: Box<dyn Runtime>,
+    driver: Box<dyn RuntimeDriver>,
     pid: i32,
     cgroup: Cgroup,
     listener: StdUnixListener,
@@ -207,8 +207,8 @@ fn create(args: &StartArgs) -> Result<Created> {
 
     let result = (|| {
         let (pio, sio) = stdio::setup(args.tty, args.stdin, &state.join("console.sock"))?;
-        let runtime = runtime::new(args);
-        let created = runtime.create(&spec, pio).and_then(|pid| {
+        let driver = driver::new(args);
+        let created = driver.create(&spec, pio).and_then(|pid| {
             let streams = sio.into_streams()?;
             if readonly_mounts::wanted(&spec) {
                 readonly_mounts::apply(pid)?;
@@ -219,16 +219,16 @@ fn create(args: &StartArgs) -> Result<Created> {
             Ok((pid, streams))
         });
         match created {
-            Ok(c) => Ok((runtime, c)),
+            Ok(c) => Ok((driver, c)),
             Err(e) => {
-                let _ = runtime.delete();
+                let _ = driver.delete();
                 Err(e)
             }
         }
     })();
     match result {
-        Ok((runtime, (pid, streams))) => Ok(Created {
-            runtime,
+        Ok((driver, (pid, streams))) => Ok(Created {
+            driver,
             pid,
             cgroup,
             listener,
@@ -244,7 +244,7 @@ fn create(args: &StartArgs) -> Result<Created> {
 
 async fn supervise(args: StartArgs, created: Created) {
     let Created {
-        runtime,
+        driver,
         pid,
         cgroup,
         listener,
@@ -296,7 +296,7 @@ async fn supervise(args: StartArgs, created: Created) {
 
     let shim = Rc::new(Shim {
         args,
-        runtime,
+        driver,
         init_pid: pid,
         cgroup,
         hub,
@@ -341,10 +341,10 @@ async fn supervise(args: StartArgs, created: Created) {
         finished_at,
     };
     let _ = exit::write_exit_file(&shim.args.state, &status);
-    // The run's runtime state (libcontainer's state dir, the cgroup) and the socket go before
+    // The run's OCI runtime state (libcontainer's state dir, the cgroup) and the socket go before
     // the exit is told: once the daemon hears of it, it may start the container again on the
     // same paths, which a teardown running later would destroy (killing the new init).
-    let _ = shim.runtime.delete();
+    let _ = shim.driver.delete();
     let _ = std::fs::remove_file(shim.args.state.join(SOCKET_NAME));
     shim.exit.send_replace(Some(status));
 
