@@ -8,6 +8,7 @@
 
 mod layout;
 mod migration;
+pub mod mountinfo;
 mod stats;
 
 pub use layout::{detect, detect_from_mountinfo, CgroupLayout};
