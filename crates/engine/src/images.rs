@@ -31,31 +31,21 @@ pub struct ImageService {
     store: Arc<Store>,
 }
 
-fn map_err(kind: berth_image::ErrorKind, message: String) -> EngineError {
-    let kind = match kind {
-        berth_image::ErrorKind::NotFound => ErrorKind::NotFound,
-        berth_image::ErrorKind::Conflict => ErrorKind::Conflict,
-        berth_image::ErrorKind::InvalidArgument => ErrorKind::InvalidArgument,
-        berth_image::ErrorKind::Internal => ErrorKind::Internal,
-    };
-    EngineError::new(kind, message)
-}
-
 impl From<berth_image::store::StoreError> for EngineError {
     fn from(e: berth_image::store::StoreError) -> Self {
-        map_err(e.kind(), e.to_string())
+        EngineError::new(e.kind(), e.to_string())
     }
 }
 
 impl From<berth_image::import::ImportError> for EngineError {
     fn from(e: berth_image::import::ImportError) -> Self {
-        map_err(e.kind(), e.to_string())
+        EngineError::new(e.kind(), e.to_string())
     }
 }
 
 impl From<berth_image::snapshot::SnapshotError> for EngineError {
     fn from(e: berth_image::snapshot::SnapshotError) -> Self {
-        map_err(e.kind(), e.to_string())
+        EngineError::new(e.kind(), e.to_string())
     }
 }
 
@@ -78,7 +68,7 @@ impl ImageService {
     /// Resolves a name for `docker run`/`create`: Docker's "No such image" when absent.
     pub fn resolve(&self, name: &str) -> Result<ResolvedImage> {
         let image = self.store.get(name).map_err(|e| {
-            if e.kind() == berth_image::ErrorKind::NotFound {
+            if e.kind() == ErrorKind::NotFound {
                 let shown = Reference::parse(name)
                     .map(|r| r.with_default_tag().familiar())
                     .unwrap_or_else(|_| name.to_string());
@@ -140,7 +130,7 @@ impl ImageService {
 
     pub fn inspect(&self, name: &str) -> Result<Value> {
         let image = self.store.get(name).map_err(|e| {
-            if e.kind() == berth_image::ErrorKind::NotFound {
+            if e.kind() == ErrorKind::NotFound {
                 EngineError::not_found(format!("No such image: {name}"))
             } else {
                 e.into()

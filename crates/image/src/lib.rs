@@ -25,12 +25,5 @@ pub use store::{
     ContainerUse, DeleteItem, Image, ImageId, ImageRecord, LayerRecord, Store, StoreError,
 };
 
-/// How an error maps to the Engine API: the daemon turns these into HTTP statuses
-/// (404, 409, 400, 500).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    NotFound,
-    Conflict,
-    InvalidArgument,
-    Internal,
-}
+/// The class of each of the crate's errors (their `kind()`), shared with the engine.
+pub use berth_errdefs::ErrorKind;

@@ -31,7 +31,7 @@ impl Engine {
         // to its files (swept at the next start if we crash now).
         self.store.delete(&rec.id)?;
         self.forget(&rec.id);
-        // The runtime (shim state, cgroup, mount) was released when the container exited.
+        // The run (shim state, cgroup, mount) was released when the container exited.
         let dir = self.config.container_dir(&rec.id);
         match self.images.unmount_rootfs(&dir) {
             // Never delete through a rootfs that is still mounted: the start-up sweep retries.

@@ -345,7 +345,7 @@ fn applies(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::caps::DEFAULT_CAPABILITIES;
+    use crate::caps::DEFAULT_CAPABILITIES;
 
     fn caps(extra: &[&str]) -> Vec<String> {
         DEFAULT_CAPABILITIES

@@ -32,7 +32,7 @@ mod tests {
     #[test]
     fn writes_and_replaces() {
         let dir = tempfile::tempdir().unwrap();
-        let spec = crate::spec::build_spec(&crate::spec::SpecInput::default()).unwrap();
+        let spec = crate::build_spec(&crate::SpecInput::default()).unwrap();
         write_bundle(dir.path(), &spec).unwrap();
         write_bundle(dir.path(), &spec).unwrap();
         let back = Spec::load(dir.path().join("config.json")).unwrap();

@@ -2,9 +2,8 @@
 //! container. Skips (with the reason printed) unless root with runc and a
 //! static busybox available. Every cgroup directory it creates is removed.
 
-use berth_runtime::cgroups::{self, CgroupLayout};
-use berth_runtime::spec::{HostInfo, NetworkMode, Resources, SpecInput};
-use berth_runtime::{build_spec, write_bundle};
+use berth_cgroups::{self as cgroups, CgroupLayout};
+use berth_spec::{build_spec, write_bundle, HostInfo, NetworkMode, Resources, SpecInput};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,18 +1,26 @@
-//! OCI runtime spec generation with Docker's defaults.
+//! berth-spec: the OCI runtime spec of a container, as Docker would generate it.
 //!
 //! [`build_spec`] is a pure function of a [`SpecInput`]: everything it needs to
 //! know about the host (capabilities the engine holds, kernel version, cgroup
 //! version, host devices...) comes in [`HostInfo`], which [`HostInfo::detect`]
 //! fills from the running system.
+//!
+//! - [`caps`]: Docker's capability names and defaults.
+//! - [`seccomp`]: Docker-format seccomp profiles resolved to OCI seccomp, and validated.
+//! - [`exec_process`]: the `process` of a `docker exec`.
+//! - [`write_bundle`]: writing `config.json` into a bundle directory.
 
 mod build;
+mod bundle;
 pub mod caps;
 mod exec;
 mod host;
 mod mounts;
 mod resources;
+pub mod seccomp;
 
 pub use build::build_spec;
+pub use bundle::write_bundle;
 pub use exec::exec_process;
 pub use host::HostInfo;
 

@@ -40,7 +40,7 @@ pub struct Filter {
 impl Filter {
     /// The filter for `profile`, from `cache_dir` or compiled (and then cached). `None` when
     /// the profile needs what a plain BPF program cannot give (a user-notification fd); the
-    /// runtime then compiles it in init as usual (see [`for_libcontainer`]).
+    /// libcontainer then compiles it in init as usual (see [`for_libcontainer`]).
     pub fn prepare(profile: &LinuxSeccomp, cache_dir: &Path) -> Result<Option<Filter>> {
         if uses_notify(profile) {
             return Ok(None);

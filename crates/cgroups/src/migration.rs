@@ -5,7 +5,7 @@
 //! last grace period. Every container start moves the container's init into its cgroups, so
 //! that wait sits on the start path. Moving the daemon into the cgroup it already belongs to
 //! changes nothing, but begins the grace period while the daemon still mounts the rootfs and
-//! the shim starts; the runtime's own move then mostly finds the semaphore ready.
+//! the shim starts; the OCI runtime's own move then mostly finds the semaphore ready.
 
 use super::{read, write, CgroupError, CgroupLayout};
 use std::path::{Path, PathBuf};

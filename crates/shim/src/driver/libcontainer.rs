@@ -9,7 +9,7 @@
 //! reads right ([`for_libcontainer`]).
 
 use super::seccomp_filter::{for_libcontainer, Filter};
-use super::Runtime;
+use super::RuntimeDriver;
 use crate::args::StartArgs;
 use crate::forked::in_child;
 use crate::stdio::ProcessIo;
@@ -31,7 +31,7 @@ const SYS_ADMIN: &str = "CAP_SYS_ADMIN";
 /// The container's compiled filter, in the shim's own bundle.
 const FILTER_FILE: &str = "seccomp.bpf";
 
-pub struct Builtin {
+pub struct Libcontainer {
     id: String,
     root: PathBuf,
     bundle: PathBuf,
@@ -41,7 +41,7 @@ pub struct Builtin {
     container: RefCell<Option<Container>>,
 }
 
-impl Builtin {
+impl Libcontainer {
     pub fn new(args: &StartArgs, root: &Path) -> Self {
         Self {
             id: args.id.clone(),
@@ -150,7 +150,7 @@ fn explain(err: libcontainer::error::LibcontainerError) -> anyhow::Error {
     }
 }
 
-impl Runtime for Builtin {
+impl RuntimeDriver for Libcontainer {
     fn create(&self, spec: &Value, io: ProcessIo) -> Result<i32> {
         std::fs::create_dir_all(&self.root)
             .with_context(|| format!("creating {}", self.root.display()))?;
@@ -165,7 +165,7 @@ impl Runtime for Builtin {
                 .map_err(explain)?;
             Ok(container
                 .pid()
-                .context("the runtime reported no init pid")?
+                .context("libcontainer reported no init pid")?
                 .as_raw())
         })
     }
@@ -340,7 +340,7 @@ mod tests {
         }
     }
 
-    fn builtin(d: &Dirs, cache: Option<PathBuf>) -> Builtin {
+    fn builtin(d: &Dirs, cache: Option<PathBuf>) -> Libcontainer {
         let args = StartArgs {
             id: "c".into(),
             bundle: d.bundle.clone(),
@@ -352,7 +352,7 @@ mod tests {
             stdin_once: false,
             seccomp_cache: cache,
         };
-        Builtin::new(&args, &d.state.join("rt"))
+        Libcontainer::new(&args, &d.state.join("rt"))
     }
 
     fn spec(profile: Option<&str>) -> Value {

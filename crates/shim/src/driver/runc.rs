@@ -1,6 +1,6 @@
-//! An external runc-compatible runtime binary.
+//! Drives an external runc-compatible OCI runtime binary.
 
-use super::Runtime;
+use super::RuntimeDriver;
 use crate::stdio::ProcessIo;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -78,7 +78,7 @@ fn last_error(log: &Path) -> Option<String> {
         .find_map(|v| v["msg"].as_str().map(String::from))
 }
 
-impl Runtime for Runc {
+impl RuntimeDriver for Runc {
     fn create(&self, _spec: &serde_json::Value, io: ProcessIo) -> Result<i32> {
         std::fs::create_dir_all(&self.root)
             .with_context(|| format!("creating {}", self.root.display()))?;

@@ -1,5 +1,6 @@
-//! Reading and driving a container's cgroup from the daemon, on cgroup v1, v2
-//! and hybrid hosts.
+//! berth-cgroups: finding, reading and driving a container's cgroup on cgroup v1, v2 and
+//! hybrid hosts: pause/unpause, process lists, `docker stats` numbers, OOM detection,
+//! removal, and the early start of the cgroup-move grace period.
 //!
 //! Every function takes a [`CgroupLayout`], which carries the directories the
 //! hierarchies are mounted at: [`detect`] finds them from /proc/self/mountinfo,
@@ -7,6 +8,7 @@
 
 mod layout;
 mod migration;
+pub mod mountinfo;
 mod stats;
 
 pub use layout::{detect, detect_from_mountinfo, CgroupLayout};

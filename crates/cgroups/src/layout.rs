@@ -1,6 +1,7 @@
 //! Which cgroup hierarchies a host has and where they are mounted.
 
-use super::CgroupError;
+use crate::mountinfo::{self, Mount};
+use crate::CgroupError;
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
@@ -138,44 +139,16 @@ pub fn detect() -> CgroupLayout {
         .unwrap_or_else(|| CgroupLayout::v2("/sys/fs/cgroup"))
 }
 
-/// Unescapes mountinfo's octal escapes (`\040` for a space).
-fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\' && i + 4 <= b.len() {
-            let octal = std::str::from_utf8(&b[i + 1..i + 4]).ok();
-            if let Some(v) = octal.and_then(|o| u8::from_str_radix(o, 8).ok()) {
-                out.push(v);
-                i += 4;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// Parses mountinfo text into a layout; `None` when no cgroup mount is listed.
 pub fn detect_from_mountinfo(mountinfo: &str) -> Option<CgroupLayout> {
     let mut controllers: BTreeMap<String, PathBuf> = BTreeMap::new();
     let mut unified: Option<PathBuf> = None;
-    for line in mountinfo.lines() {
-        // "36 25 0:31 / /sys/fs/cgroup/memory rw,... shared:14 - cgroup cgroup rw,memory"
-        let Some((left, right)) = line.split_once(" - ") else {
-            continue;
-        };
-        let mut l = left.split_whitespace();
-        let Some(mount_point) = l.nth(4) else {
-            continue;
-        };
-        let mut r = right.split_whitespace();
-        let (Some(fstype), Some(_source), Some(opts)) = (r.next(), r.next(), r.next()) else {
-            continue;
-        };
-        let mount_point = PathBuf::from(unescape(mount_point));
+    for Mount {
+        mount_point,
+        fstype,
+        super_options: opts,
+    } in mountinfo::mounts(mountinfo)
+    {
         match fstype {
             "cgroup2" => {
                 unified.get_or_insert(mount_point);
@@ -257,6 +230,38 @@ mod tests {
     }
 
     #[test]
+    fn hybrid_with_comounted_controllers() {
+        let mi = "\
+25 30 0:23 / /sys/fs/cgroup ro,nosuid,nodev,noexec shared:9 - tmpfs tmpfs ro,mode=755
+26 25 0:24 / /sys/fs/cgroup/unified rw,nosuid,nodev,noexec,relatime shared:10 - cgroup2 cgroup2 rw,nsdelegate
+28 25 0:26 / /sys/fs/cgroup/memory rw,nosuid,nodev,noexec,relatime shared:14 - cgroup cgroup rw,memory
+29 25 0:27 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid,nodev,noexec,relatime shared:15 - cgroup cgroup rw,cpu,cpuacct
+30 25 0:28 / /sys/fs/cgroup/systemd rw,nosuid - cgroup cgroup rw,xattr,name=systemd
+";
+        let l = detect_from_mountinfo(mi).unwrap();
+        let CgroupLayout::Hybrid {
+            controllers,
+            unified,
+            ..
+        } = &l
+        else {
+            panic!("{l:?}")
+        };
+        assert_eq!(unified, Path::new("/sys/fs/cgroup/unified"));
+        let names: Vec<_> = controllers.keys().map(String::as_str).collect();
+        assert_eq!(names, ["cpu", "cpuacct", "memory", "systemd"]);
+        assert_eq!(controllers["cpu"], controllers["cpuacct"]);
+        assert_eq!(
+            l.controller_path("cpuacct", "/berth/abc").unwrap(),
+            Path::new("/sys/fs/cgroup/cpu,cpuacct/berth/abc")
+        );
+        assert_eq!(
+            l.unified_dir("/berth/abc").unwrap(),
+            Path::new("/sys/fs/cgroup/unified/berth/abc")
+        );
+    }
+
+    #[test]
     fn comounted_v1() {
         let mi = "\
 25 24 0:22 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct
@@ -285,10 +290,5 @@ mod tests {
     fn dotdot_refused() {
         let l = CgroupLayout::v2("/sys/fs/cgroup");
         assert!(l.unified_dir("/berth/../../etc").is_err());
-    }
-
-    #[test]
-    fn escaped_mountpoint() {
-        assert_eq!(unescape("/a\\040b"), "/a b");
     }
 }

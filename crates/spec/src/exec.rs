@@ -73,7 +73,7 @@ pub fn exec_process(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::{build_spec, SpecInput};
+    use crate::{build_spec, SpecInput};
 
     #[test]
     fn env_merge() {

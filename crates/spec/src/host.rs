@@ -36,7 +36,7 @@ pub struct HostInfo {
     /// Device nodes of the host, given to privileged containers.
     pub devices: Vec<LinuxDevice>,
     /// The engine's hard `RLIMIT_NOFILE` (`None` = unknown): the default
-    /// `nofile` is capped at it, since the runtime cannot raise it without
+    /// `nofile` is capped at it, since the OCI runtime cannot raise it without
     /// CAP_SYS_RESOURCE.
     pub nofile_hard: Option<u64>,
 }
@@ -71,10 +71,10 @@ impl HostInfo {
             h.capabilities = caps_from_mask(mask);
         }
         h.kernel = KernelVersion::host();
-        let layout = crate::cgroups::detect();
-        h.cgroup_v2 = matches!(layout, crate::cgroups::CgroupLayout::V2 { .. });
+        let layout = berth_cgroups::detect();
+        h.cgroup_v2 = matches!(layout, berth_cgroups::CgroupLayout::V2 { .. });
         h.swap_limit = match &layout {
-            crate::cgroups::CgroupLayout::V2 { root } => {
+            berth_cgroups::CgroupLayout::V2 { root } => {
                 root.join("memory.swap.max").exists()
                     || fs::read_to_string(root.join("cgroup.controllers"))
                         .map(|c| c.split_whitespace().any(|x| x == "memory"))

@@ -98,7 +98,7 @@ pub(crate) fn cpu(r: &Resources, host: &HostInfo) -> Result<Option<LinuxCpu>, Sp
     Ok(any.then_some(c))
 }
 
-/// `linux.resources.pids`: 0 or negative means unlimited (-1 for the runtime).
+/// `linux.resources.pids`: 0 or negative means unlimited (-1 for the OCI runtime).
 pub(crate) fn pids(r: &Resources) -> Option<LinuxPids> {
     r.pids_limit.map(|l| {
         let mut p = LinuxPids::default();
@@ -151,7 +151,7 @@ fn rlim(v: i64) -> u64 {
 
 /// `process.rlimits`: the user's ulimits plus the `nofile` default, capped at
 /// the engine's own hard limit (raising it needs CAP_SYS_RESOURCE, which the
-/// engine may not hold; the runtime would then fail to start the container).
+/// engine may not hold; the OCI runtime would then fail to start the container).
 pub(crate) fn rlimits(ulimits: &[Ulimit], host: &HostInfo) -> Result<Vec<PosixRlimit>, SpecError> {
     let mut out = Vec::new();
     let mut has_nofile = false;

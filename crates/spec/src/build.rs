@@ -276,7 +276,7 @@ fn device_rule(
 }
 
 /// Docker's device cgroup list: deny all, allow the standard character
-/// devices, and deny /dev/fuse (10:229) explicitly. The runtime adds its own
+/// devices, and deny /dev/fuse (10:229) explicitly. The OCI runtime adds its own
 /// defaults (pts, ptmx, tun...) as runc does.
 fn default_device_rules() -> Vec<LinuxDeviceCgroup> {
     let c = Some(LinuxDeviceType::C);
@@ -309,7 +309,7 @@ fn seccomp_for(input: &SpecInput, caps: &[String]) -> Result<Option<LinuxSeccomp
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::{BindMount, HostInfo, Resources, TmpfsMount, UserIds, DEFAULT_SHM_SIZE};
+    use crate::{BindMount, HostInfo, Resources, TmpfsMount, UserIds, DEFAULT_SHM_SIZE};
     use oci_spec::runtime::{LinuxSeccompAction, Mount};
 
     fn base() -> SpecInput {
@@ -511,7 +511,7 @@ mod tests {
     fn privileged() {
         let mut input = base();
         input.privileged = true;
-        input.host.devices = crate::spec::host::host_devices(std::path::Path::new("/dev"));
+        input.host.devices = crate::host::host_devices(std::path::Path::new("/dev"));
         let spec = build_spec(&input).unwrap();
         assert_eq!(caps_of(&spec).len(), 41);
         let linux = spec.linux().as_ref().unwrap();

@@ -618,6 +618,39 @@ mod tests {
     }
 
     #[test]
+    fn oom_kill_counter_fields() {
+        let dir = tempfile::tempdir().unwrap();
+        let v2 = CgroupLayout::v2(dir.path());
+        let events = dir.path().join("berth/c1/memory.events");
+        fs::create_dir_all(events.parent().unwrap()).unwrap();
+        fs::write(
+            &events,
+            "low 0\nhigh 0\nmax 12\noom 1\noom_kill 1\noom_group_kill 0\n",
+        )
+        .unwrap();
+        assert!(oom_killed(&v2, "/berth/c1"));
+        // `oom` counts limit hits, not kills.
+        fs::write(&events, "oom 3\n").unwrap();
+        assert!(!oom_killed(&v2, "/berth/c1"));
+
+        let v1 = CgroupLayout::v1(dir.path());
+        let control = dir.path().join("memory/berth/c1/memory.oom_control");
+        fs::create_dir_all(control.parent().unwrap()).unwrap();
+        fs::write(&control, "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n").unwrap();
+        assert!(!oom_killed(&v1, "/berth/c1"));
+    }
+
+    #[test]
+    fn pids_skip_blank_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let cg = dir.path().join("berth/c1");
+        fs::create_dir_all(&cg).unwrap();
+        fs::write(cg.join("cgroup.procs"), "1\n23\n\n").unwrap();
+        let layout = CgroupLayout::v2(dir.path());
+        assert_eq!(pids(&layout, "/berth/c1").unwrap(), vec![1, 23]);
+    }
+
+    #[test]
     fn v2_stats_fixture() {
         let dir = tempfile::tempdir().unwrap();
         let cg = dir.path().join("cg/berth/c1");
