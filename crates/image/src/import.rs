@@ -22,8 +22,9 @@ pub enum ImportError {
     Layer(#[from] LayerError),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("writing layer blob: {source}")]
+    #[error("writing layer blob (content write {reference:?}): {source}")]
     Blob {
+        reference: String,
         #[source]
         source: io::Error,
     },
@@ -66,6 +67,7 @@ fn store_layer(
     plain: impl Read,
     blob: Box<dyn Writer>,
 ) -> Result<(crate::unpack::Unpacked, crate::content::Info), ImportError> {
+    let reference = blob.reference().to_string();
     let gz = flate2::write::GzEncoder::new(blob, flate2::Compression::fast());
     let mut tee = Tee { r: plain, w: gz };
     let snap = crate::unpack::unpack_layer(store.snapshots(), None, &mut tee, None)
@@ -73,7 +75,7 @@ fn store_layer(
     let blob = tee
         .w
         .finish()
-        .map_err(|source| ImportError::Blob { source })?
+        .map_err(|source| ImportError::Blob { reference, source })?
         .commit(None, None)?;
     Ok((snap, blob))
 }
