@@ -20,14 +20,15 @@
 //!
 //! # Life of an image and a container
 //!
-//! - Unpacking a layer: `prepare("extract-<random> <chain id>", parent chain id)`,
+//! - Unpacking a layer: `prepare("extract-<unique>", parent chain id)`,
 //!   `apply(key, layer tar)`, `commit(chain id, key)`. The chain id (see [`chain_id`]) names
 //!   a layer together with everything below it, so equal stacks share snapshots.
 //! - Running a container: `prepare(container id, top chain id)`, mount what
 //!   [`Snapshotter::mounts`] returns at the container's rootfs; the container writes into
 //!   its active snapshot; `remove(container id)` when the container goes.
-//! - Committing a container (`docker commit`): `diff(container id)` gives its layer;
-//!   `commit(new chain id, key)` turns a prepared copy into the new image's top layer.
+//! - Committing a container (`docker commit`): `diff(container id)` gives its layer, which
+//!   is unpacked like any other on the image's top layer; the container's own snapshot
+//!   stays active.
 //!
 //! Each backend ([`overlay`], [`native`]) passes the same conformance suite
 //! (`testsuite.rs`). The metadata of all snapshots lives in `snapshots/metadata.redb`
