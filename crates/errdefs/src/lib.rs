@@ -11,6 +11,8 @@ pub enum ErrorKind {
     NotFound,
     /// Clashes with what exists or its state: a name in use, an overlapping subnet (409).
     Conflict,
+    /// Made before and made again: a blob or snapshot that exists (409).
+    AlreadyExists,
     /// The request changed nothing, as starting a running container (304).
     NotModified,
     /// The host lacks something the request needs: a kernel feature, a tool (503).

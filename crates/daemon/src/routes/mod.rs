@@ -101,7 +101,7 @@ impl IntoResponse for ApiError {
         let status = match e.kind {
             ErrorKind::InvalidArgument => StatusCode::BAD_REQUEST,
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
-            ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::Conflict | ErrorKind::AlreadyExists => StatusCode::CONFLICT,
             ErrorKind::NotModified => return StatusCode::NOT_MODIFIED.into_response(),
             ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -214,6 +214,7 @@ mod tests {
             (ErrorKind::InvalidArgument, StatusCode::BAD_REQUEST),
             (ErrorKind::NotFound, StatusCode::NOT_FOUND),
             (ErrorKind::Conflict, StatusCode::CONFLICT),
+            (ErrorKind::AlreadyExists, StatusCode::CONFLICT),
             (ErrorKind::NotModified, StatusCode::NOT_MODIFIED),
             (ErrorKind::Unavailable, StatusCode::SERVICE_UNAVAILABLE),
             (ErrorKind::Internal, StatusCode::INTERNAL_SERVER_ERROR),

@@ -125,7 +125,7 @@ impl Engine {
         let dir = self.config.container_dir(&rec.id);
         // An older berth made it world-readable.
         private_dir(&dir, PRIVATE_DIR)?;
-        let rootfs = self.images.mount_rootfs(&rec.layers, &dir)?;
+        let rootfs = self.images.mount_rootfs(&rec.id, &rec.layers, &dir)?;
         ensure_workdir(&rootfs, &rec.config.working_dir)?;
         let t_rootfs = t0.elapsed();
         let input = self.spec_input(rec, &rootfs)?;
