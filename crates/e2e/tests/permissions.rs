@@ -148,7 +148,7 @@ fn plant(d: &TestDaemon, secret: &str) -> String {
 }
 
 /// Every setuid-root `busybox` under the data root: the container's rootfs mount, its
-/// overlay upper dir, the image layer's snapshot.
+/// writable layer, the image layer's snapshot.
 fn setuid_files(d: &TestDaemon) -> Vec<PathBuf> {
     files_under(&d.data_root, &|p, md| {
         p.file_name().is_some_and(|n| n == "busybox") && md.mode() & 0o4000 != 0 && md.uid() == 0
@@ -161,12 +161,22 @@ fn a_host_user_cannot_run_a_setuid_file_a_container_planted() {
     import_setuid_image(&d);
     let id = plant(&d, &unique("secret"));
     let files = setuid_files(&d);
-    for place in ["/rootfs/", "/upper/", "/snapshots/"] {
-        assert!(
-            files.iter().any(|f| f.to_string_lossy().contains(place)),
-            "no setuid file under a {place} dir of the data root: {files:?}"
-        );
-    }
+    let upper = d.inspect(&id)["GraphDriver"]["Data"]["UpperDir"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let rootfs = d.data_root.join("containers").join(&id).join("rootfs");
+    let layers = d.data_root.join("snapshots");
+    let in_rootfs = files.iter().any(|f| f.starts_with(&rootfs));
+    let in_upper = files.iter().any(|f| f.starts_with(&upper));
+    let in_layer = files
+        .iter()
+        .any(|f| f.starts_with(&layers) && !f.starts_with(&upper));
+    assert!(
+        in_rootfs && in_upper && in_layer,
+        "a setuid file is missing from the rootfs ({in_rootfs}), the writable layer \
+         ({in_upper}) or the image layer ({in_layer}): {files:?}"
+    );
     for f in &files {
         let path = f.to_string_lossy();
         assert_denied(&as_nobody(&[&path, "id", "-u"]));

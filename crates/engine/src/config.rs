@@ -1,4 +1,4 @@
-//! Where the engine keeps things and which runtime it drives.
+//! Where the engine keeps things and which OCI runtime its shims drive.
 
 use berth_image::perms::{private_dir, PRIVATE_DIR};
 use std::path::PathBuf;
@@ -7,7 +7,7 @@ use std::path::PathBuf;
 pub struct EngineConfig {
     /// Persistent state: metadata.redb, content, snapshots, containers.
     pub data_root: PathBuf,
-    /// Runtime state that dies with the host: shim sockets and state.
+    /// State of running containers that dies with the host: shim sockets and state.
     pub exec_root: PathBuf,
     /// `builtin` (libcontainer inside the shim) or a path to a `runc` binary.
     pub runtime: String,

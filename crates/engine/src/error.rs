@@ -2,21 +2,7 @@
 
 use std::fmt;
 
-/// The few classes of failure a client can tell apart (containerd's errdefs, Docker's
-/// errdefs). Only the daemon maps them to HTTP status codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// 400
-    InvalidArgument,
-    /// 404
-    NotFound,
-    /// 409
-    Conflict,
-    /// 304: the request changed nothing (start of a running container).
-    NotModified,
-    /// 500
-    Internal,
-}
+pub use berth_errdefs::ErrorKind;
 
 #[derive(Debug)]
 pub struct EngineError {

@@ -1,13 +1,20 @@
 //! The engine's view of images: what containers need from them (config defaults, a mounted
 //! rootfs) and the image endpoints, over berth-image's store.
+//!
+//! A container's writable layer is the active snapshot keyed by its id, made at create on
+//! its image's top layer and mounted at `containers/<id>/rootfs` at start. A container an
+//! older berth created keeps its changes in `containers/<id>/upper/`: they move into the
+//! snapshot store at its next start (or it runs from the copy in `rootfs/` the older copy
+//! fallback made, marked by `rootfs.copied`).
 
 use crate::error::{EngineError, ErrorKind, Result};
 use crate::Engine;
 use berth_api::image::{ImageDeleteItem, ImageSummary};
+use berth_image::snapshot::{self, mount, Kind, SnapshotError};
 use berth_image::store::{ContainerUse, DeleteItem, Store};
 use berth_image::{Digest, Reference};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -31,32 +38,47 @@ pub struct ImageService {
     store: Arc<Store>,
 }
 
-fn map_err(kind: berth_image::ErrorKind, message: String) -> EngineError {
-    let kind = match kind {
-        berth_image::ErrorKind::NotFound => ErrorKind::NotFound,
-        berth_image::ErrorKind::Conflict => ErrorKind::Conflict,
-        berth_image::ErrorKind::InvalidArgument => ErrorKind::InvalidArgument,
-        berth_image::ErrorKind::Internal => ErrorKind::Internal,
-    };
-    EngineError::new(kind, message)
-}
+/// Where an older berth's copy fallback left a container's rootfs.
+const LEGACY_COPIED: &str = "rootfs.copied";
 
 impl From<berth_image::store::StoreError> for EngineError {
     fn from(e: berth_image::store::StoreError) -> Self {
-        map_err(e.kind(), e.to_string())
+        EngineError::new(e.kind(), e.to_string())
     }
 }
 
 impl From<berth_image::import::ImportError> for EngineError {
     fn from(e: berth_image::import::ImportError) -> Self {
-        map_err(e.kind(), e.to_string())
+        EngineError::new(e.kind(), e.to_string())
     }
 }
 
-impl From<berth_image::snapshot::SnapshotError> for EngineError {
-    fn from(e: berth_image::snapshot::SnapshotError) -> Self {
-        map_err(e.kind(), e.to_string())
+impl From<SnapshotError> for EngineError {
+    fn from(e: SnapshotError) -> Self {
+        EngineError::new(e.kind(), e.to_string())
     }
+}
+
+impl From<berth_image::snapshot::MountError> for EngineError {
+    fn from(e: berth_image::snapshot::MountError) -> Self {
+        EngineError::new(e.kind(), e.to_string())
+    }
+}
+
+/// The parent of a container's snapshot: its image's top layer.
+fn top_layer(layers: &[String]) -> Result<Option<String>> {
+    match layers.last() {
+        Some(l) => l
+            .parse::<Digest>()
+            .map(|d| Some(d.to_string()))
+            .map_err(|e| EngineError::internal(format!("layer {l}: {e}"))),
+        None => Ok(None),
+    }
+}
+
+/// Containers' snapshot keys are their ids: 64 hex characters.
+fn is_container_id(key: &str) -> bool {
+    key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 fn created_rfc3339(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
@@ -78,7 +100,7 @@ impl ImageService {
     /// Resolves a name for `docker run`/`create`: Docker's "No such image" when absent.
     pub fn resolve(&self, name: &str) -> Result<ResolvedImage> {
         let image = self.store.get(name).map_err(|e| {
-            if e.kind() == berth_image::ErrorKind::NotFound {
+            if e.kind() == ErrorKind::NotFound {
                 let shown = Reference::parse(name)
                     .map(|r| r.with_default_tag().familiar())
                     .unwrap_or_else(|_| name.to_string());
@@ -107,31 +129,118 @@ impl ImageService {
         })
     }
 
-    /// Mounts a container's rootfs (image layers + its own upper dir) if not mounted yet.
-    pub fn mount_rootfs(&self, layers: &[String], container_dir: &Path) -> Result<PathBuf> {
-        if berth_image::snapshot::is_mounted(container_dir)? {
-            return Ok(container_dir.join("rootfs"));
+    /// Makes container `id`'s writable layer on its image's `layers` (chain ids, bottom
+    /// first).
+    pub fn prepare_rootfs(&self, id: &str, layers: &[String]) -> Result<()> {
+        let parent = top_layer(layers)?;
+        self.store.snapshots().prepare(id, parent.as_deref())?;
+        Ok(())
+    }
+
+    /// Mounts container `id`'s rootfs at `<container_dir>/rootfs` unless it is mounted, and
+    /// returns that path. What an older berth made is taken over (see the module's doc).
+    pub fn mount_rootfs(
+        &self,
+        id: &str,
+        layers: &[String],
+        container_dir: &Path,
+    ) -> Result<PathBuf> {
+        let rootfs = container_dir.join("rootfs");
+        if mount::is_mounted(&rootfs)? || container_dir.join(LEGACY_COPIED).exists() {
+            return Ok(rootfs);
         }
-        let chain: Vec<Digest> = layers
-            .iter()
-            .map(|l| {
-                l.parse::<Digest>()
-                    .map_err(|e| EngineError::internal(format!("layer {l}: {e}")))
-            })
-            .collect::<Result<_>>()?;
-        Ok(self
-            .store
-            .snapshots()
-            .prepare_rootfs(&chain, container_dir)?
-            .path)
+        let sn = self.store.snapshots();
+        let parent = top_layer(layers)?;
+        let legacy_upper = container_dir.join("upper");
+        let mounts = if legacy_upper.is_dir() {
+            let mounts = snapshot::adopt_upper(sn, id, parent.as_deref(), &legacy_upper)?;
+            for old in ["work", "lower-empty"] {
+                let _ = std::fs::remove_dir_all(container_dir.join(old));
+            }
+            mounts
+        } else {
+            match sn.mounts(id) {
+                Err(SnapshotError::NotFound { .. }) => sn.prepare(id, parent.as_deref())?,
+                other => other?,
+            }
+        };
+        // The overlay's root is the snapshot's: the mount point only needs to exist.
+        berth_image::perms::dir_with_mode(&rootfs, 0o755)?;
+        mount::mount_all(&mounts, &rootfs)?;
+        Ok(rootfs)
     }
 
     pub fn unmount_rootfs(&self, container_dir: &Path) -> Result<()> {
-        Ok(berth_image::snapshot::unmount(container_dir)?)
+        Ok(mount::unmount(&container_dir.join("rootfs"))?)
     }
 
-    pub fn remove_rootfs(&self, container_dir: &Path) -> Result<()> {
-        Ok(berth_image::snapshot::remove(container_dir)?)
+    /// Unmounts container `id`'s rootfs and removes its writable layer. Files in
+    /// `container_dir` are the caller's.
+    pub fn remove_rootfs(&self, id: &str, container_dir: &Path) -> Result<()> {
+        self.unmount_rootfs(container_dir)?;
+        match self.store.snapshots().remove(id) {
+            Ok(()) | Err(SnapshotError::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Removes the layers no image names and no container stands on or will (`layers`:
+    /// every container's, as its record has them): those of an image force-removed while a
+    /// container used it, once that container is gone, or of an import a crash cut short.
+    pub fn collect_layers<'a>(&self, layers: impl IntoIterator<Item = &'a String>) {
+        let keep: HashSet<String> = layers
+            .into_iter()
+            .filter_map(|l| l.parse::<Digest>().ok())
+            .map(|d| d.to_string())
+            .collect();
+        if let Err(e) = self.store.gc_snapshots(&keep) {
+            tracing::warn!("collecting unused layers: {e}");
+        }
+    }
+
+    /// Removes the writable layers of containers not in `known`: a crash between a
+    /// container's record and its layer leaves them.
+    pub fn sweep_rootfs(&self, known: &HashSet<String>) {
+        let sn = self.store.snapshots();
+        let infos = match sn.walk() {
+            Ok(i) => i,
+            Err(e) => return tracing::warn!("listing snapshots: {e}"),
+        };
+        for info in infos {
+            let is_container = info.kind == Kind::Active && is_container_id(&info.name);
+            if !is_container || known.contains(&info.name) {
+                continue;
+            }
+            tracing::info!(id = %info.name, "removing the writable layer of a removed container");
+            if let Err(e) = sn.remove(&info.name) {
+                tracing::warn!(id = %info.name, "removing its writable layer: {e}");
+            }
+        }
+    }
+
+    /// The directory taking container `id`'s writes, and the overlay's work dir (as
+    /// `docker inspect` shows them under GraphDriver).
+    pub fn rootfs_dirs(&self, id: &str, container_dir: &Path) -> (PathBuf, Option<PathBuf>) {
+        let legacy = (
+            container_dir.join("upper"),
+            Some(container_dir.join("work")),
+        );
+        let Ok(mounts) = self.store.snapshots().mounts(id) else {
+            return legacy;
+        };
+        match mounts.first() {
+            Some(m) => match m.writable_dir() {
+                Some(upper) => (upper, m.option("workdir").map(PathBuf::from)),
+                None => legacy,
+            },
+            None => legacy,
+        }
+    }
+
+    /// Bytes container `id` wrote (its writable layer's usage: Docker's `SizeRw`); `None`
+    /// for a container an older berth made and that has not started since.
+    pub fn rw_size(&self, id: &str) -> Option<u64> {
+        self.store.snapshots().usage(id).ok().map(|u| u.size)
     }
 
     pub fn size_of(&self, id: &str) -> Option<u64> {
@@ -140,7 +249,7 @@ impl ImageService {
 
     pub fn inspect(&self, name: &str) -> Result<Value> {
         let image = self.store.get(name).map_err(|e| {
-            if e.kind() == berth_image::ErrorKind::NotFound {
+            if e.kind() == ErrorKind::NotFound {
                 EngineError::not_found(format!("No such image: {name}"))
             } else {
                 e.into()
@@ -366,5 +475,152 @@ impl Engine {
         let named = BTreeMap::from([("name".to_string(), id.clone())]);
         self.events.publish("image", "import", &id, named);
         Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use berth_image::snapshot::mount::is_mounted;
+    use std::fs;
+
+    const ID: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    /// A data root as the previous berth left it: one layer unpacked at
+    /// `snapshots/<chain>/fs` with its `meta.json`, no snapshot metadata, and a container
+    /// whose changes are in `containers/<id>/upper`.
+    fn old_data_root(root: &Path) -> (String, PathBuf) {
+        let chain = Digest::of(b"the layer's tar");
+        let layer = root.join("snapshots").join(chain.hex());
+        fs::create_dir_all(layer.join("fs/etc")).unwrap();
+        fs::write(layer.join("fs/etc/os-release"), b"ID=old\n").unwrap();
+        fs::write(layer.join("fs/etc/removed-later"), b"x").unwrap();
+        let meta = json!({"chain_id": chain, "diff_id": chain, "parent": null, "size": 9});
+        fs::write(layer.join("meta.json"), meta.to_string()).unwrap();
+        let dir = root.join("containers").join(ID);
+        fs::create_dir_all(dir.join("upper/data")).unwrap();
+        fs::create_dir_all(dir.join("work/work")).unwrap();
+        fs::write(dir.join("upper/data/written"), b"by the container").unwrap();
+        // The container deleted a file of its image: an overlay whiteout in its upper dir.
+        fs::create_dir_all(dir.join("upper/etc")).unwrap();
+        nix::sys::stat::mknod(
+            &dir.join("upper/etc/removed-later"),
+            nix::sys::stat::SFlag::S_IFCHR,
+            nix::sys::stat::Mode::empty(),
+            0,
+        )
+        .unwrap();
+        fs::create_dir_all(dir.join("rootfs")).unwrap();
+        (chain.to_string(), dir)
+    }
+
+    fn service(root: &Path) -> ImageService {
+        let db = redb::Database::create(root.join("metadata.redb")).unwrap();
+        ImageService::open(root, Arc::new(db)).unwrap()
+    }
+
+    fn check_rootfs(rootfs: &Path) {
+        assert_eq!(
+            fs::read(rootfs.join("etc/os-release")).unwrap(),
+            b"ID=old\n"
+        );
+        assert_eq!(
+            fs::read(rootfs.join("data/written")).unwrap(),
+            b"by the container"
+        );
+        assert!(!rootfs.join("etc/removed-later").exists());
+    }
+
+    #[test]
+    fn a_container_of_the_previous_layout_starts_with_its_changes() {
+        assert!(
+            nix::unistd::geteuid().is_root(),
+            "this test mounts overlays: run it as root"
+        );
+        let t = tempfile::tempdir().unwrap();
+        let (chain, dir) = old_data_root(t.path());
+        let images = service(t.path());
+        let layers = vec![chain.clone()];
+
+        // It was running when the daemon was upgraded: its old mount is left alone.
+        let old = snapshot::Mount::overlay(
+            &[t.path().join("snapshots").join(&chain[7..]).join("fs")],
+            Some((&dir.join("upper"), &dir.join("work"))),
+        )
+        .unwrap();
+        old.mount(&dir.join("rootfs")).unwrap();
+        assert_eq!(
+            images.mount_rootfs(ID, &layers, &dir).unwrap(),
+            dir.join("rootfs")
+        );
+        check_rootfs(&dir.join("rootfs"));
+        assert!(dir.join("upper").is_dir());
+        images.unmount_rootfs(&dir).unwrap();
+
+        // Its next start moves its changes into the snapshot store.
+        let rootfs = images.mount_rootfs(ID, &layers, &dir).unwrap();
+        assert!(is_mounted(&rootfs).unwrap());
+        check_rootfs(&rootfs);
+        assert!(!dir.join("upper").exists() && !dir.join("work").exists());
+        let (upper, _) = images.rootfs_dirs(ID, &dir);
+        assert!(
+            upper.starts_with(t.path().join("snapshots/snapshots")),
+            "{upper:?}"
+        );
+        assert_eq!(images.rw_size(ID), Some(16));
+        fs::write(rootfs.join("data/after"), b"new").unwrap();
+        images.unmount_rootfs(&dir).unwrap();
+
+        // And it keeps them, across a daemon restart too.
+        drop(images);
+        let images = service(t.path());
+        let rootfs = images.mount_rootfs(ID, &layers, &dir).unwrap();
+        check_rootfs(&rootfs);
+        assert_eq!(fs::read(rootfs.join("data/after")).unwrap(), b"new");
+
+        // Removed, it leaves nothing; its layer (no image names it) goes with it.
+        images.remove_rootfs(ID, &dir).unwrap();
+        assert!(!is_mounted(&rootfs).unwrap());
+        images.collect_layers(&[]);
+        assert!(images.store.snapshots().walk().unwrap().is_empty());
+        assert!(!t.path().join("snapshots").join(&chain[7..]).exists());
+    }
+
+    #[test]
+    fn a_container_the_old_copy_fallback_made_runs_from_its_copy() {
+        let t = tempfile::tempdir().unwrap();
+        let images = service(t.path());
+        let dir = t.path().join("containers").join(ID);
+        fs::create_dir_all(dir.join("rootfs/bin")).unwrap();
+        fs::write(dir.join("rootfs/bin/sh"), b"copied").unwrap();
+        fs::write(dir.join(LEGACY_COPIED), b"").unwrap();
+        let rootfs = images.mount_rootfs(ID, &[], &dir).unwrap();
+        assert!(!is_mounted(&rootfs).unwrap());
+        assert_eq!(fs::read(rootfs.join("bin/sh")).unwrap(), b"copied");
+        assert!(images.store.snapshots().walk().unwrap().is_empty());
+    }
+
+    #[test]
+    fn writable_layers_of_unknown_containers_are_swept() {
+        let t = tempfile::tempdir().unwrap();
+        let images = service(t.path());
+        let other = "f".repeat(64);
+        images.prepare_rootfs(ID, &[]).unwrap();
+        images.prepare_rootfs(&other, &[]).unwrap();
+        images
+            .store
+            .snapshots()
+            .prepare("not-a-container", None)
+            .unwrap();
+        images.sweep_rootfs(&HashSet::from([ID.to_string()]));
+        let names: Vec<String> = images
+            .store
+            .snapshots()
+            .walk()
+            .unwrap()
+            .into_iter()
+            .map(|i| i.name)
+            .collect();
+        assert_eq!(names, vec![ID.to_string(), "not-a-container".to_string()]);
     }
 }

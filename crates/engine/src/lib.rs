@@ -27,9 +27,9 @@ pub struct Engine {
     pub images: images::ImageService,
     pub events: Arc<EventBus>,
     store: ContainerStore,
-    /// Facts about this host the runtime spec needs, read once.
-    host_info: berth_runtime::spec::HostInfo,
-    cgroup_layout: berth_runtime::cgroups::CgroupLayout,
+    /// Facts about this host the OCI spec needs, read once.
+    host_info: berth_spec::HostInfo,
+    cgroup_layout: berth_cgroups::CgroupLayout,
     containers: RwLock<HashMap<String, Arc<Container>>>,
     /// Names taken by creates in progress, so two concurrent creates cannot share one.
     reserved_names: std::sync::Mutex<std::collections::HashSet<String>>,
@@ -54,8 +54,8 @@ impl Engine {
             images,
             events: Arc::new(EventBus::default()),
             store,
-            host_info: berth_runtime::spec::HostInfo::detect(),
-            cgroup_layout: berth_runtime::cgroups::detect(),
+            host_info: berth_spec::HostInfo::detect(),
+            cgroup_layout: berth_cgroups::detect(),
             containers: RwLock::new(HashMap::new()),
             reserved_names: Default::default(),
             execs: Default::default(),

@@ -10,11 +10,10 @@
 //! exists is replaced, never written through.
 
 use std::collections::HashSet;
-use std::ffi::{CString, OsStr, OsString};
+use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{self, Cursor, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
 use nix::errno::Errno;
@@ -27,11 +26,11 @@ use nix::sys::time::TimeSpec;
 use nix::unistd::{fchownat, linkat, symlinkat, unlinkat, Gid, Uid, UnlinkatFlags};
 
 use crate::digest::{Digest, HashingReader};
+use crate::xattr;
 
 const WHITEOUT_PREFIX: &str = ".wh.";
 const WHITEOUT_META_PREFIX: &str = ".wh..wh.";
 const WHITEOUT_OPAQUE: &str = ".wh..wh..opq";
-pub const OVERLAY_OPAQUE_XATTR: &str = "trusted.overlay.opaque";
 
 #[derive(Debug, thiserror::Error)]
 pub enum LayerError {
@@ -193,49 +192,16 @@ fn proc_path(dir: &OwnedFd, name: &OsStr) -> PathBuf {
     p
 }
 
-fn cstring(s: &[u8]) -> io::Result<CString> {
-    CString::new(s).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in name"))
-}
-
-/// Sets an xattr on `name` inside `dir` without following a final symlink.
-pub(crate) fn lsetxattr_at(dir: &OwnedFd, name: &OsStr, key: &str, value: &[u8]) -> io::Result<()> {
-    let key = cstring(key.as_bytes())?;
-    if name.is_empty() {
-        // The directory itself: the /proc magic link must not be the target.
-        // SAFETY: `dir` is an open fd, `key` a valid C string and `value` a valid
-        // buffer of `value.len()` bytes for the duration of the call.
-        let rc = unsafe {
-            libc::fsetxattr(
-                dir.as_raw_fd(),
-                key.as_ptr(),
-                value.as_ptr().cast(),
-                value.len(),
-                0,
-            )
-        };
-        return if rc == 0 {
-            Ok(())
-        } else {
-            Err(io::Error::last_os_error())
-        };
-    }
-    let path = cstring(proc_path(dir, name).as_os_str().as_bytes())?;
-    // SAFETY: both pointers are valid NUL-terminated strings and `value` is a
-    // valid buffer of `value.len()` bytes for the duration of the call.
-    let rc = unsafe {
-        libc::lsetxattr(
-            path.as_ptr(),
-            key.as_ptr(),
-            value.as_ptr().cast(),
-            value.len(),
-            0,
-        )
-    };
-    if rc == 0 {
-        Ok(())
+/// Sets an xattr on `name` inside `dir` (the directory itself when `name` is empty),
+/// never following a final symlink.
+fn set_xattr_at(dir: &OwnedFd, name: &OsStr, key: &str, value: &[u8]) -> io::Result<()> {
+    // `.` makes the directory, not the /proc magic link, the target.
+    let name = if name.is_empty() {
+        OsStr::new(".")
     } else {
-        Err(io::Error::last_os_error())
-    }
+        name
+    };
+    crate::xattr::lset(&proc_path(dir, name), key, value)
 }
 
 /// Removes `name` inside `dir` (recursively for directories), never following
@@ -447,7 +413,7 @@ impl Applier {
                 let num = || std::str::from_utf8(value).ok().and_then(|v| v.parse().ok());
                 if let Some(x) = key.strip_prefix("SCHILY.xattr.") {
                     // Overlay's own xattrs would let an archive redirect lookups.
-                    if !x.starts_with("trusted.overlay.") {
+                    if !x.starts_with(xattr::OVERLAY_PREFIX) {
                         meta.xattrs.push((x.to_string(), value.to_vec()));
                     }
                 } else if key == "uid" {
@@ -595,13 +561,13 @@ impl Applier {
         let opaque = format!("{WHITEOUT_PREFIX}{hidden}") == WHITEOUT_OPAQUE;
         match (self.mode, opaque) {
             (WhiteoutMode::Overlay, true) => {
-                lsetxattr_at(parent, OsStr::new(""), OVERLAY_OPAQUE_XATTR, b"y").map_err(|source| {
-                    LayerError::Io {
+                set_xattr_at(parent, OsStr::new(""), xattr::OVERLAY_OPAQUE, b"y").map_err(
+                    |source| LayerError::Io {
                         op: "set opaque xattr on",
                         path: self.full(parent_comps),
                         source,
-                    }
-                })
+                    },
+                )
             }
             (WhiteoutMode::Apply, true) => {
                 // Hide everything below this directory that lower layers put there.
@@ -702,7 +668,7 @@ impl Applier {
             .map_err(sys("chmod", &path()))?;
         }
         for (key, value) in &meta.xattrs {
-            if let Err(e) = lsetxattr_at(dir, name, key, value) {
+            if let Err(e) = set_xattr_at(dir, name, key, value) {
                 tracing::warn!(path = %path().display(), key, error = %e, "cannot set xattr");
             }
         }
@@ -875,13 +841,7 @@ pub(crate) mod tests {
     }
 
     fn getxattr(path: &Path, key: &str) -> Option<Vec<u8>> {
-        let p = CString::new(path.as_os_str().as_bytes()).unwrap();
-        let k = CString::new(key).unwrap();
-        let mut buf = [0u8; 256];
-        // SAFETY: valid C strings and a buffer of the given length.
-        let n =
-            unsafe { libc::lgetxattr(p.as_ptr(), k.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
-        (n >= 0).then(|| buf[..n as usize].to_vec())
+        crate::xattr::lget(path, key).unwrap()
     }
 
     #[test]
@@ -943,7 +903,7 @@ pub(crate) mod tests {
         assert_eq!(wh.rdev(), 0);
         assert_eq!((wh.uid(), wh.gid()), (0, 0));
         assert_eq!(
-            getxattr(&t.path().join("opq"), OVERLAY_OPAQUE_XATTR).as_deref(),
+            getxattr(&t.path().join("opq"), xattr::OVERLAY_OPAQUE).as_deref(),
             Some(&b"y"[..])
         );
         assert!(t.path().join("opq/new").exists());

@@ -1,6 +1,7 @@
 //! Images, just enough to run: references, a content-addressed blob store, layer
-//! unpacking with OCI/Docker whiteout semantics, overlayfs snapshots, image
+//! unpacking with OCI/Docker whiteout semantics, snapshots (overlay or copies), image
 //! configs/manifests, the image metadata store (redb) and `docker import`.
+//! `docs/storage.md` tells how content and snapshots flow and sit on disk.
 //!
 //! This crate knows nothing of containers: "is this image used by a container"
 //! is asked of the caller (see [`store::Store::delete`]).
@@ -8,29 +9,25 @@
 pub mod config;
 pub mod content;
 pub mod digest;
+mod fsutil;
 pub mod import;
 pub mod layer_apply;
 pub mod perms;
 pub mod reference;
 pub mod snapshot;
 pub mod store;
+pub mod unpack;
+pub mod xattr;
 
 pub use config::{ContainerConfig, ImageConfig, Manifest};
-pub use content::ContentStore;
+pub use content::LocalStore;
 pub use digest::Digest;
 pub use import::{import, ImportError};
 pub use reference::Reference;
-pub use snapshot::{Rootfs, RootfsKind, Snapshotter};
+pub use snapshot::{Mount, Snapshotter};
 pub use store::{
     ContainerUse, DeleteItem, Image, ImageId, ImageRecord, LayerRecord, Store, StoreError,
 };
 
-/// How an error maps to the Engine API: the daemon turns these into HTTP statuses
-/// (404, 409, 400, 500).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    NotFound,
-    Conflict,
-    InvalidArgument,
-    Internal,
-}
+/// The class of each of the crate's errors (their `kind()`), shared with the engine.
+pub use berth_errdefs::ErrorKind;

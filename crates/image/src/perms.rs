@@ -56,6 +56,11 @@ pub fn write_file(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     f.write_all(bytes)
 }
 
+/// Gives `path` exactly `mode`.
+pub fn set_file_mode(path: &Path, mode: u32) -> io::Result<()> {
+    set_mode(path, mode)
+}
+
 fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
     let now = fs::metadata(path)?.permissions().mode() & 0o7777;
     if now == mode {

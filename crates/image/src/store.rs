@@ -5,9 +5,9 @@
 //! - `images_refs`: normalized reference (`docker.io/library/busybox:latest`,
 //!   `name@sha256:...`) → image id
 //!
-//! Files are written before the metadata that names them, and deleted after
-//! the metadata that named them is gone, so a crash leaves at worst unnamed
-//! files (which `open` collects for blobs, `gc_snapshots` for snapshots).
+//! Blobs and snapshots are written before the metadata that names them, and deleted after
+//! the metadata that named them is gone, so a crash leaves at worst unnamed ones, which
+//! `open` collects.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -17,10 +17,10 @@ use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigError, ImageConfig, Manifest};
-use crate::content::{ContentError, ContentStore};
+use crate::content::{self, ContentError, LocalStore, Manager};
 use crate::digest::Digest;
 use crate::reference::{Reference, ReferenceError};
-use crate::snapshot::{chain_ids, Rootfs, SnapshotError, Snapshotter};
+use crate::snapshot::{self, chain_ids, Backend, Kind, SnapshotError, Snapshotter};
 
 const IMAGES: TableDefinition<&str, &[u8]> = TableDefinition::new("images_by_id");
 const REFS: TableDefinition<&str, &str> = TableDefinition::new("images_refs");
@@ -103,7 +103,7 @@ pub struct ImageRecord {
 }
 
 impl ImageRecord {
-    /// Chain ids, bottom first: what [`Snapshotter::prepare_rootfs`] takes.
+    /// Chain ids, bottom first: the top one is the parent of a container's snapshot.
     pub fn chain_ids(&self) -> Vec<Digest> {
         self.layers.iter().map(|l| l.chain_id.clone()).collect()
     }
@@ -133,8 +133,8 @@ pub enum DeleteItem {
 pub struct Store {
     root: PathBuf,
     db: Arc<redb::Database>,
-    content: ContentStore,
-    snapshots: Snapshotter,
+    content: LocalStore,
+    snapshots: Box<dyn Snapshotter>,
     /// Writers that add files take it shared; delete takes it exclusive, so a
     /// blob or snapshot is never collected while an import is about to use it.
     gc: RwLock<()>,
@@ -143,10 +143,22 @@ pub struct Store {
 impl Store {
     /// Opens the store under `root`, creating `content/` and `snapshots/` and
     /// the tables, and finishing or rolling back work a crash interrupted:
-    /// partial ingests and unpacks are removed, blobs no image names are deleted.
+    /// partial ingests and unpacks are removed, blobs no image names are deleted. Layers
+    /// no image names wait for [`Store::gc_snapshots`]: only the caller knows which its
+    /// containers need.
     pub fn open(root: &Path, db: Arc<redb::Database>) -> Result<Store, StoreError> {
-        let content = ContentStore::open(root)?;
-        let snapshots = Snapshotter::open(root)?;
+        Self::open_with(root, db, Backend::Auto)
+    }
+
+    /// [`Store::open`] with a given snapshot backend (a store keeps the one it was made
+    /// with).
+    pub fn open_with(
+        root: &Path,
+        db: Arc<redb::Database>,
+        backend: Backend,
+    ) -> Result<Store, StoreError> {
+        let content = LocalStore::open(root)?;
+        let snapshots = snapshot::open(root, backend)?;
         let txn = db.begin_write().map_err(self::db)?;
         {
             txn.open_table(IMAGES).map_err(self::db)?;
@@ -160,13 +172,8 @@ impl Store {
             snapshots,
             gc: RwLock::new(()),
         };
-        let used = store.used_blobs(None)?;
-        for blob in store.content.walk()? {
-            if !used.contains(&blob.digest) {
-                tracing::info!(digest = %blob.digest, "removing blob no image uses");
-                store.content.delete(&blob.digest)?;
-            }
-        }
+        crate::unpack::remove_interrupted(store.snapshots.as_ref())?;
+        content::collect_garbage(&store.content, &store.used_blobs(None)?)?;
         Ok(store)
     }
 
@@ -174,17 +181,12 @@ impl Store {
         &self.root
     }
 
-    pub fn content(&self) -> &ContentStore {
+    pub fn content(&self) -> &LocalStore {
         &self.content
     }
 
-    pub fn snapshots(&self) -> &Snapshotter {
-        &self.snapshots
-    }
-
-    /// Turns overlayfs off (rootfs become copies).
-    pub fn set_overlay(&mut self, enabled: bool) {
-        self.snapshots.set_overlay(enabled);
+    pub fn snapshots(&self) -> &dyn Snapshotter {
+        self.snapshots.as_ref()
     }
 
     pub(crate) fn shared_lock(&self) -> RwLockReadGuard<'_, ()> {
@@ -225,7 +227,11 @@ impl Store {
         }
         let chains = chain_ids(&diff_ids);
         for (l, c) in layers.iter().zip(&chains) {
-            if &l.chain_id != c || !self.snapshots.exists(c) || !self.content.exists(&l.blob) {
+            let committed = self
+                .snapshots
+                .stat(&c.to_string())
+                .is_ok_and(|i| i.kind == Kind::Committed);
+            if &l.chain_id != c || !committed || !self.content.exists(&l.blob) {
                 return Err(StoreError::InvalidArgument {
                     message: format!("layer {} of image {id} is not stored", l.diff_id),
                 });
@@ -421,16 +427,6 @@ impl Store {
         Ok(ImageConfig::from_slice(&self.config_bytes(id)?, Some(id))?)
     }
 
-    /// Mounts (or copies) the rootfs of image `id` for a container.
-    pub fn prepare_rootfs(&self, id: &ImageId, container_dir: &Path) -> Result<Rootfs, StoreError> {
-        let record = self.record(id)?.ok_or_else(|| StoreError::NotFound {
-            reference: id.to_string(),
-        })?;
-        Ok(self
-            .snapshots
-            .prepare_rootfs(&record.chain_ids(), container_dir)?)
-    }
-
     /// `docker tag SOURCE TARGET`: points `target` (default tag `latest`) at the
     /// image `source` resolves to, moving the tag if it existed.
     pub fn tag(&self, source: &str, target: &str) -> Result<Reference, StoreError> {
@@ -491,8 +487,9 @@ impl Store {
     ///
     /// `in_use` is the caller's knowledge of containers: return the running one
     /// if any uses the image, else a stopped one, else `None`. When a stopped
-    /// container keeps using a force-deleted image, its layer snapshots are kept
-    /// (collect them later with [`Store::gc_snapshots`]).
+    /// container keeps using a force-deleted image, the layers under its snapshot stay
+    /// (a snapshot with children is never removed); [`Store::gc_snapshots`] collects them
+    /// once it is gone.
     pub fn delete(
         &self,
         s: &str,
@@ -580,16 +577,12 @@ impl Store {
                 items.push(DeleteItem::Untagged(r.familiar()));
             }
         }
-        items.extend(self.remove_image(&id, usage.is_some())?);
+        items.extend(self.remove_image(&id)?);
         Ok(items)
     }
 
-    /// Deletes the record, then blobs and snapshots no other image uses.
-    fn remove_image(
-        &self,
-        id: &ImageId,
-        keep_snapshots: bool,
-    ) -> Result<Vec<DeleteItem>, StoreError> {
+    /// Deletes the record, then blobs and snapshots no other image or container uses.
+    fn remove_image(&self, id: &ImageId) -> Result<Vec<DeleteItem>, StoreError> {
         let Some(record) = self.record(id)? else {
             return Ok(Vec::new());
         };
@@ -615,17 +608,21 @@ impl Store {
                 self.content.delete(blob)?;
             }
         }
-        if !keep_snapshots {
-            let used: HashSet<&Digest> = others
-                .iter()
-                .flat_map(|r| r.layers.iter().map(|l| &l.chain_id))
-                .collect();
-            // Top layer first, as Docker lists them.
-            for l in record.layers.iter().rev() {
-                if !used.contains(&l.chain_id) && self.snapshots.exists(&l.chain_id) {
-                    self.snapshots.remove_snapshot(&l.chain_id)?;
-                    items.push(DeleteItem::Deleted(l.chain_id.to_string()));
-                }
+        let used: HashSet<&Digest> = others
+            .iter()
+            .flat_map(|r| r.layers.iter().map(|l| &l.chain_id))
+            .collect();
+        // Top layer first, as Docker lists them; a layer under another image's or a
+        // container's snapshot stays, and so does everything below it.
+        for l in record.layers.iter().rev() {
+            if used.contains(&l.chain_id) {
+                break;
+            }
+            match self.snapshots.remove(&l.chain_id.to_string()) {
+                Ok(()) => items.push(DeleteItem::Deleted(l.chain_id.to_string())),
+                Err(SnapshotError::HasChildren { .. }) => break,
+                Err(SnapshotError::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
             }
         }
         Ok(items)
@@ -650,23 +647,37 @@ impl Store {
             .collect())
     }
 
-    /// Removes snapshots that no image uses and that are not in `keep` (the
-    /// chain ids containers still mount). Returns what was removed.
-    pub fn gc_snapshots(&self, keep: &HashSet<Digest>) -> Result<Vec<Digest>, StoreError> {
+    /// Removes the committed snapshots (layers) no image uses, none in `keep` (those
+    /// containers will stand on) and no other snapshot (a container's) stands on. Returns
+    /// their names.
+    pub fn gc_snapshots(&self, keep: &HashSet<String>) -> Result<Vec<String>, StoreError> {
         let _g = self.exclusive_lock();
-        let used: HashSet<Digest> = self
+        let mut used: HashSet<String> = self
             .all_records()?
             .into_iter()
-            .flat_map(|r| r.layers.into_iter().map(|l| l.chain_id))
+            .flat_map(|r| r.layers.into_iter().map(|l| l.chain_id.to_string()))
             .collect();
+        used.extend(keep.iter().cloned());
         let mut removed = Vec::new();
-        for c in self.snapshots.list()? {
-            if !used.contains(&c) && !keep.contains(&c) {
-                self.snapshots.remove_snapshot(&c)?;
-                removed.push(c);
+        // Each round removes the tops of unused chains, which frees the layers below.
+        loop {
+            let all = self.snapshots.walk()?;
+            let parents: HashSet<&str> = all.iter().filter_map(|i| i.parent.as_deref()).collect();
+            let doomed: Vec<&str> = all
+                .iter()
+                .filter(|i| i.kind == Kind::Committed)
+                .map(|i| i.name.as_str())
+                .filter(|n| !used.contains(*n) && !parents.contains(n))
+                .collect();
+            if doomed.is_empty() {
+                return Ok(removed);
+            }
+            for name in doomed {
+                tracing::info!(snapshot = name, "removing a layer no image uses");
+                self.snapshots.remove(name)?;
+                removed.push(name.to_string());
             }
         }
-        Ok(removed)
     }
 }
 
@@ -753,9 +764,6 @@ mod tests {
             .unwrap();
         assert_eq!(rec.id, Digest::of(empty));
         assert_eq!(s.resolve("scratchy").unwrap(), rec.id);
-        let cdir = t.path().join("c");
-        let r = s.prepare_rootfs(&rec.id, &cdir).unwrap();
-        assert!(r.path.is_dir());
-        crate::snapshot::remove(&cdir).unwrap();
+        assert!(rec.chain_ids().is_empty());
     }
 }

@@ -3,20 +3,9 @@
 
 use std::fmt;
 
-/// What class of failure an [`Error`] is, for the engine to map to an HTTP status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// Bad input: an option, a subnet, an address, a port spec.
-    InvalidArgument,
-    /// Clashes with what exists: overlapping subnet, address or port in use, pool exhausted.
-    Conflict,
-    /// A driver, a network or an endpoint that does not exist.
-    NotFound,
-    /// The host lacks something: a kernel feature, the `nft` tool.
-    Unavailable,
-    /// Anything else: a netlink or nft failure, I/O.
-    Internal,
-}
+/// What class of failure an [`Error`] is (shared with the engine, which the daemon maps to
+/// an HTTP status).
+pub use berth_errdefs::ErrorKind;
 
 /// The crate's error.
 #[derive(Debug, thiserror::Error)]

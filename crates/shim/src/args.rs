@@ -22,7 +22,7 @@ pub struct StartArgs {
     pub tty: bool,
     pub stdin: bool,
     pub stdin_once: bool,
-    /// Where compiled seccomp filters are kept between containers (builtin runtime).
+    /// Where compiled seccomp filters are kept between containers (the builtin libcontainer).
     pub seccomp_cache: Option<PathBuf>,
 }
 

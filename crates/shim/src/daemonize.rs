@@ -29,7 +29,7 @@ impl Report {
 }
 
 /// Clears the inheritable and ambient capabilities the daemon may have been started with
-/// (e.g. under `setpriv --inh-caps`): whatever the shim forks, runtime and container
+/// (e.g. under `setpriv --inh-caps`): whatever the shim forks, OCI runtime and container
 /// processes, must not get them back through execve. Capabilities are per thread: called
 /// while the shim has only one.
 pub fn drop_inherited_caps() -> Result<()> {
@@ -50,7 +50,7 @@ pub fn detach() -> Result<Report> {
 
     close_inherited_fds(raw);
 
-    // SAFETY: the shim is still single-threaded here (no runtime built yet), so the child
+    // SAFETY: the shim is still single-threaded here (no tokio runtime built yet), so the child
     // may do anything after fork.
     match unsafe { fork() }.context("fork")? {
         // SAFETY: _exit skips atexit handlers and buffers, which belong to the child now.

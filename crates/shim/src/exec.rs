@@ -1,50 +1,17 @@
 //! Extra processes in the running container (`docker exec`).
 
-use crate::exit::write_atomic;
-use crate::logfile::now_rfc3339_nanos;
+use crate::exec_record::Exec;
 use crate::output::{self, Hub, STREAM_STDERR, STREAM_STDOUT};
-use crate::server::{error, forward, respond};
 use crate::shim::{Shim, DRAIN_GRACE};
 use crate::stdio::{self, set_winsize, FdIo, Streams};
+use crate::wire::{error, forward, respond};
 use anyhow::{Context, Result};
 use berth_shim_protocol::{ExitStatus, Response};
 use std::cell::RefCell;
-use std::path::Path;
 use std::rc::Rc;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::watch;
-
-pub struct Exec {
-    pub pid: i32,
-    pty: RefCell<Option<Rc<FdIo>>>,
-    /// (exit code, finished at) once reaped.
-    exit: watch::Sender<Option<(i32, String)>>,
-}
-
-impl Exec {
-    /// Called by the reaper.
-    pub fn exited(&self, state_dir: &Path, id: &str, code: i32) {
-        let _ = write_atomic(
-            state_dir,
-            &format!("exec-{id}.exit"),
-            code.to_string().as_bytes(),
-        );
-        self.exit.send_replace(Some((code, now_rfc3339_nanos())));
-    }
-
-    async fn wait(&self) -> (i32, String) {
-        let mut rx = self.exit.subscribe();
-        loop {
-            if let Some(v) = rx.borrow_and_update().clone() {
-                return v;
-            }
-            if rx.changed().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        }
-    }
-}
 
 fn valid_id(id: &str) -> bool {
     !id.is_empty()
@@ -166,7 +133,7 @@ fn start(
     let obj = process
         .as_object_mut()
         .context("exec process must be a JSON object")?;
-    // The runtime wants a console socket exactly when the process has a terminal.
+    // The OCI runtime wants a console socket exactly when the process has a terminal.
     obj.insert("terminal".into(), serde_json::Value::Bool(tty));
     let path = shim.args.state.join(format!("exec-{id}.json"));
     // Socket paths are limited to 108 bytes: keep the name short.
@@ -175,7 +142,7 @@ fn start(
     let console = shim.args.state.join(format!("e{seq}.sock"));
     let (pio, mut sio) = stdio::setup(tty, stdin, &console)?;
     sio.size_on_arrival(process)?;
-    let pid = shim.runtime.exec(process, &path, pio)?;
+    let pid = shim.driver.exec(process, &path, pio)?;
     crate::memory::shed_startup_memory_soon();
     let streams = match sio.into_streams() {
         Ok(s) => s,

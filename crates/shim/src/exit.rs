@@ -70,7 +70,7 @@ fn children() -> Vec<i32> {
 
 /// Writes `exit.json` atomically (a temp file renamed into place): a daemon that restarts
 /// reads either nothing or the whole record. Not fsynced: the file lives in the exec root,
-/// runtime state that means nothing once the host has gone down.
+/// state of the run that means nothing once the host has gone down.
 pub fn write_exit_file(state_dir: &Path, status: &ExitStatus) -> io::Result<()> {
     let bytes = serde_json::to_vec(status)?;
     write_atomic(state_dir, EXIT_FILE, &bytes)

@@ -3,7 +3,7 @@
 //! libcontainer's create and exec run a lot of code and allocate a lot, once. Run in a child
 //! that exits right after, none of that stays in the memory of the shim, which lives as long
 //! as the container. What the child leaves behind (init, an exec'd process) is re-parented to
-//! the shim, their subreaper, as with an external runtime. Work that must `setns` into the
+//! the shim, their subreaper, as with an external OCI runtime. Work that must `setns` into the
 //! container runs in a child too, so the shim keeps its own namespaces.
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -19,7 +19,7 @@ use std::panic::AssertUnwindSafe;
 /// the child has exited.
 const MAX_ANSWER: usize = 16 * 1024;
 
-/// Runs `f` in a forked child and returns the number it produced (a pid, for the runtime).
+/// Runs `f` in a forked child and returns the number it produced (a pid, for the driver).
 pub fn in_child(f: impl FnOnce() -> Result<i32>) -> Result<i32> {
     let (rd, wr) = pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK).context("pipe")?;
     let shim = nix::unistd::getpid();
@@ -28,7 +28,7 @@ pub fn in_child(f: impl FnOnce() -> Result<i32>) -> Result<i32> {
         ForkResult::Child => {
             drop(rd);
             // A shim killed mid-create (a failed start is torn down that way) must not leave
-            // the runtime running on, re-parented to init.
+            // libcontainer running on, re-parented to init.
             let orphaned = prctl::set_pdeathsig(Some(Signal::SIGKILL)).is_err()
                 || nix::unistd::getppid() != shim;
             if orphaned {

@@ -8,8 +8,10 @@
 
 use crate::forked::in_child;
 use anyhow::{Context, Result};
+use berth_cgroups::mountinfo;
 use nix::mount::{mount, MsFlags};
 use nix::sched::{setns, CloneFlags};
+use std::path::PathBuf;
 
 const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
@@ -24,14 +26,12 @@ pub fn wanted(spec: &serde_json::Value) -> bool {
 }
 
 /// Mount points at or under `/sys/fs/cgroup`, deepest last, as `pid` sees them.
-fn cgroup_mount_points(pid: i32) -> Result<Vec<String>> {
+fn cgroup_mount_points(pid: i32) -> Result<Vec<PathBuf>> {
     let info = std::fs::read_to_string(format!("/proc/{pid}/mountinfo"))
         .with_context(|| format!("reading mountinfo of {pid}"))?;
-    Ok(info
-        .lines()
-        .filter_map(|l| l.split_whitespace().nth(4))
-        .filter(|p| *p == CGROUP_ROOT || p.starts_with("/sys/fs/cgroup/"))
-        .map(String::from)
+    Ok(mountinfo::mounts(&info)
+        .map(|m| m.mount_point)
+        .filter(|p| p.starts_with(CGROUP_ROOT))
         .collect())
 }
 
@@ -54,8 +54,8 @@ pub fn apply(pid: i32) -> Result<()> {
         nix::unistd::fchdir(std::os::fd::AsRawFd::as_raw_fd(&root)).context("fchdir")?;
         nix::unistd::chroot(".").context("chroot")?;
         for p in &points {
-            mount(None::<&str>, p.as_str(), None::<&str>, flags, None::<&str>)
-                .with_context(|| format!("remounting {p} read-only"))?;
+            mount(None::<&str>, p, None::<&str>, flags, None::<&str>)
+                .with_context(|| format!("remounting {} read-only", p.display()))?;
         }
         Ok(0)
     })

@@ -2,15 +2,14 @@
 //! Exec a byte stream (output out, stdin in).
 
 use crate::exec;
-use crate::output::{frame_header, Chunk};
 use crate::shim::Shim;
 use crate::stdio::set_winsize;
+use crate::wire::{error, forward, respond};
 use berth_shim_protocol::{ExitStatus, Request, Response, ShimState};
 use std::rc::Rc;
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::mpsc;
 
 /// Upper bound of a request line (an exec's process object can be large with env).
 const MAX_REQUEST: u64 = 1 << 20;
@@ -24,18 +23,6 @@ pub async fn serve(shim: Rc<Shim>, listener: UnixListener) {
             // E.g. EMFILE: back off instead of spinning.
             Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
         }
-    }
-}
-
-pub async fn respond<W: AsyncWrite + Unpin>(w: &mut W, resp: &Response) -> std::io::Result<()> {
-    let mut line = serde_json::to_vec(resp)?;
-    line.push(b'\n');
-    w.write_all(&line).await
-}
-
-pub fn error(message: impl Into<String>) -> Response {
-    Response::Error {
-        message: message.into(),
     }
 }
 
@@ -170,20 +157,5 @@ async fn copy_stdin<R: AsyncRead + Unpin>(shim: Rc<Shim>, mut rd: R, first: bool
     // Docker's StdinOnce: the first attached client's EOF closes the container's stdin.
     if shim.args.stdin_once && first {
         shim.close_stdin();
-    }
-}
-
-/// Sends output chunks to a client: framed without a tty, raw with one.
-pub async fn forward<W: AsyncWrite + Unpin>(mut rx: mpsc::Receiver<Chunk>, wr: &mut W, tty: bool) {
-    let mut buf = Vec::new();
-    while let Some((stream, data)) = rx.recv().await {
-        buf.clear();
-        if !tty {
-            buf.extend_from_slice(&frame_header(stream, data.len()));
-        }
-        buf.extend_from_slice(&data);
-        if wr.write_all(&buf).await.is_err() {
-            return;
-        }
     }
 }

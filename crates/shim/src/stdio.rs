@@ -1,5 +1,5 @@
 //! Container stdio: pipes, the console socket that brings back a pty master, and async
-//! reading/writing of those fds on the single-threaded runtime.
+//! reading/writing of those fds on the single-threaded tokio runtime.
 
 use anyhow::{bail, Context, Result};
 use nix::errno::Errno;
@@ -12,13 +12,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::io::unix::AsyncFd;
 
-/// Stdio handed to the runtime for one process (init or exec): the container's ends.
+/// Stdio handed to the OCI runtime for one process (init or exec): the container's ends.
 #[derive(Default)]
 pub struct ProcessIo {
     pub stdin: Option<OwnedFd>,
     pub stdout: Option<OwnedFd>,
     pub stderr: Option<OwnedFd>,
-    /// With a tty: where the runtime sends the pty master.
+    /// With a tty: where the OCI runtime sends the pty master.
     pub console_socket: Option<PathBuf>,
 }
 
@@ -89,7 +89,7 @@ impl ShimIo {
         }
     }
 
-    /// Call after the runtime created the process: a pty master has arrived by then.
+    /// Call after the OCI runtime created the process: a pty master has arrived by then.
     pub fn into_streams(self) -> Result<Streams> {
         Ok(match self {
             ShimIo::Pipes {
@@ -106,13 +106,13 @@ impl ShimIo {
     }
 }
 
-/// A close-on-exec pipe: the runtime dup2()s the container's end onto 0/1/2, which clears
+/// A close-on-exec pipe: the OCI runtime dup2()s the container's end onto 0/1/2, which clears
 /// the flag there, while no other child inherits it by accident.
 fn pipe() -> Result<(OwnedFd, OwnedFd)> {
     nix::unistd::pipe2(OFlag::O_CLOEXEC).context("pipe2")
 }
 
-/// A listening unix socket the runtime connects to and sends the pty master over.
+/// A listening unix socket the OCI runtime connects to and sends the pty master over.
 pub struct ConsoleSocket {
     listener: UnixListener,
     pub path: PathBuf,
@@ -132,8 +132,8 @@ impl ConsoleSocket {
         })
     }
 
-    /// Sizes the pty the moment the runtime sends its master, before the process can ask for
-    /// its window size. The runtime call that creates an exec blocks this thread until the
+    /// Sizes the pty the moment the OCI runtime sends its master, before the process can ask for
+    /// its window size. The driver call that creates an exec blocks this thread until the
     /// process is about to run, so a forked child waits on the socket instead, sets the size
     /// and passes the master on. (libcontainer does not apply `consoleSize` itself.)
     pub fn size_on_arrival(&mut self, width: u16, height: u16) -> Result<()> {
@@ -165,7 +165,7 @@ impl ConsoleSocket {
         }
     }
 
-    /// Waits up to `timeout` for the runtime to connect, then receives the master.
+    /// Waits up to `timeout` for the OCI runtime to connect, then receives the master.
     fn accept_master(&self, timeout: Duration) -> Result<OwnedFd> {
         let mut fds = [nix::poll::PollFd::new(
             self.listener.as_fd(),
@@ -176,7 +176,7 @@ impl ConsoleSocket {
         self.receive()
     }
 
-    /// Receives the pty master. The runtime has connected and sent it by the time create/exec
+    /// Receives the pty master. The OCI runtime has connected and sent it by the time create/exec
     /// returned, so this does not wait for long.
     pub fn receive_master(self) -> Result<OwnedFd> {
         let result = self.receive();
@@ -227,7 +227,7 @@ fn send_fd(sock: &OwnedFd, fd: &OwnedFd) -> Result<()> {
     Ok(())
 }
 
-/// Receives one fd over a unix socket (the runtime's console handoff, or [`send_fd`]).
+/// Receives one fd over a unix socket (the OCI runtime's console handoff, or [`send_fd`]).
 fn recv_fd(sock: &impl AsRawFd) -> Result<OwnedFd> {
     let mut buf = [0u8; 4096];
     let mut iov = [IoSliceMut::new(&mut buf)];

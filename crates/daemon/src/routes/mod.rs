@@ -101,8 +101,9 @@ impl IntoResponse for ApiError {
         let status = match e.kind {
             ErrorKind::InvalidArgument => StatusCode::BAD_REQUEST,
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
-            ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::Conflict | ErrorKind::AlreadyExists => StatusCode::CONFLICT,
             ErrorKind::NotModified => return StatusCode::NOT_MODIFIED.into_response(),
+            ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         };
         error_response(status, &e.message)
@@ -201,4 +202,26 @@ pub fn parse_body<T: serde::de::DeserializeOwned + Default>(bytes: &[u8]) -> Res
     }
     serde_json::from_slice(bytes)
         .map_err(|e| EngineError::invalid(format!("invalid JSON: {e}")).into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_kind_has_its_status() {
+        let cases = [
+            (ErrorKind::InvalidArgument, StatusCode::BAD_REQUEST),
+            (ErrorKind::NotFound, StatusCode::NOT_FOUND),
+            (ErrorKind::Conflict, StatusCode::CONFLICT),
+            (ErrorKind::AlreadyExists, StatusCode::CONFLICT),
+            (ErrorKind::NotModified, StatusCode::NOT_MODIFIED),
+            (ErrorKind::Unavailable, StatusCode::SERVICE_UNAVAILABLE),
+            (ErrorKind::Internal, StatusCode::INTERNAL_SERVER_ERROR),
+        ];
+        for (kind, status) in cases {
+            let resp = ApiError::from(EngineError::new(kind, "x")).into_response();
+            assert_eq!(resp.status(), status, "{kind:?}");
+        }
+    }
 }

@@ -101,6 +101,11 @@ impl Engine {
             let _ = std::fs::remove_dir_all(&dir);
             return Err(e.into());
         }
+        // Its writable layer, as Docker makes it at create.
+        if let Err(e) = self.images.prepare_rootfs(&id, &image.layers) {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(e);
+        }
         let record = ContainerRecord {
             id: id.clone(),
             name,
@@ -116,6 +121,7 @@ impl Engine {
             manually_stopped: false,
         };
         if let Err(e) = self.persist(&record) {
+            let _ = self.images.remove_rootfs(&id, &dir);
             let _ = std::fs::remove_dir_all(&dir);
             return Err(e);
         }

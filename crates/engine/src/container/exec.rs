@@ -161,7 +161,7 @@ impl Engine {
         } else {
             Some(super::user::resolve(&dir.join("rootfs"), &cfg.user, &[])?)
         };
-        let mut process = berth_runtime::spec::exec_process(
+        let mut process = berth_spec::exec_process(
             &spec,
             cfg.cmd.as_deref().unwrap_or_default(),
             cfg.env.as_deref().unwrap_or_default(),

@@ -44,6 +44,11 @@ impl Engine {
     fn inspect_value(&self, rec: &ContainerRecord) -> Value {
         let dir = self.config.container_dir(&rec.id);
         let path = |f: &str| dir.join(f).display().to_string();
+        let (upper, work) = self.images.rootfs_dirs(&rec.id, &dir);
+        let (upper, work) = (
+            upper.display().to_string(),
+            work.map(|w| w.display().to_string()),
+        );
         let mut host_config = serde_json::to_value(&rec.host_config).unwrap_or(json!({}));
         host_config["Runtime"] = json!(if self.config.runtime == "builtin" {
             "berth"
@@ -79,8 +84,8 @@ impl Engine {
                 "Name": "overlay2",
                 "Data": {
                     "MergedDir": path("rootfs"),
-                    "UpperDir": path("upper"),
-                    "WorkDir": path("work"),
+                    "UpperDir": upper,
+                    "WorkDir": work,
                 }
             },
             "Mounts": Self::mount_points(rec),
@@ -110,7 +115,10 @@ impl Engine {
 
     /// Bytes written by the container (its upper dir) and the whole rootfs (image + upper).
     pub(super) fn container_sizes(&self, rec: &ContainerRecord) -> (u64, u64) {
-        let rw = dir_size(&self.config.container_dir(&rec.id).join("upper"));
+        let rw = self
+            .images
+            .rw_size(&rec.id)
+            .unwrap_or_else(|| dir_size(&self.config.container_dir(&rec.id).join("upper")));
         let image = self.images.size_of(&rec.image_id).unwrap_or(0);
         (rw, rw + image)
     }

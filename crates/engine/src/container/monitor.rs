@@ -46,7 +46,7 @@ impl Engine {
     pub(super) async fn settle_exit(self: &Arc<Self>, c: &Arc<Container>, st: ExitStatus) {
         // The run is released before the container reads as exited: a start, which waits for
         // that, then never overlaps the release (unmount, state dir, cgroups) of the run before.
-        self.release_runtime(&c.snapshot()).await;
+        self.release_run(&c.snapshot()).await;
         let rec = c.update(|r| {
             r.state.status = "exited".into();
             r.state.running = false;

@@ -2,7 +2,7 @@
 
 use crate::error::{EngineError, Result};
 use crate::Engine;
-use berth_runtime::cgroups;
+use berth_cgroups as cgroups;
 
 impl Engine {
     pub async fn pause_container(&self, name: &str) -> Result<()> {
@@ -22,7 +22,7 @@ impl Engine {
             )));
         }
         let (layout, path) = (self.cgroup_layout.clone(), self.cgroup_path(&rec.id));
-        // The kernel may take a while to freeze: wait on a blocking thread, not the runtime's.
+        // The kernel may take a while to freeze: wait on a blocking thread, not tokio's workers.
         tokio::task::spawn_blocking(move || cgroups::freeze(&layout, &path))
             .await
             .map_err(|e| EngineError::internal(format!("pausing container: {e}")))?

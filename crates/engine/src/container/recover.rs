@@ -16,6 +16,8 @@ impl Engine {
         let records = self.store.all()?;
         let known: HashSet<String> = records.iter().map(|r| r.id.clone()).collect();
         self.sweep_orphans(&known);
+        self.images
+            .collect_layers(records.iter().flat_map(|r| r.layers.iter()));
         let mut to_restart = Vec::new();
         for rec in records {
             let c = Arc::new(Container::new(rec.clone()));
@@ -67,12 +69,16 @@ impl Engine {
         Ok(())
     }
 
-    /// Container directories without a record are what a crash during create or remove left.
+    /// Container directories without a record are what a crash during create or remove left,
+    /// and so are writable layers without one.
     fn sweep_orphans(&self, known: &HashSet<String>) {
-        let Ok(entries) = std::fs::read_dir(self.config.containers_dir()) else {
-            return;
-        };
-        for e in entries.flatten() {
+        // Never delete the layer of a rootfs still mounted: keep it as if known.
+        let mut keep = known.clone();
+        for e in std::fs::read_dir(self.config.containers_dir())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             let name = e.file_name().to_string_lossy().to_string();
             if known.contains(&name) {
                 self.tighten(&name);
@@ -80,13 +86,17 @@ impl Engine {
             }
             tracing::info!(id = %name, "removing leftovers of an unfinished create or remove");
             // remove_rootfs unmounts first; a rootfs still mounted is left alone.
-            match self.images.remove_rootfs(&e.path()) {
+            match self.images.remove_rootfs(&name, &e.path()) {
                 Ok(()) => {
                     let _ = std::fs::remove_dir_all(e.path());
                 }
-                Err(err) => tracing::warn!(id = %name, "leftover rootfs: {err}"),
+                Err(err) => {
+                    tracing::warn!(id = %name, "leftover rootfs: {err}");
+                    keep.insert(name);
+                }
             }
         }
+        self.images.sweep_rootfs(&keep);
     }
 
     /// An older berth made a container's directories world-readable.

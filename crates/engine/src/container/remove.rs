@@ -31,16 +31,27 @@ impl Engine {
         // to its files (swept at the next start if we crash now).
         self.store.delete(&rec.id)?;
         self.forget(&rec.id);
-        // The runtime (shim state, cgroup, mount) was released when the container exited.
+        // The run (shim state, cgroup, mount) was released when the container exited.
         let dir = self.config.container_dir(&rec.id);
         match self.images.unmount_rootfs(&dir) {
             // Never delete through a rootfs that is still mounted: the start-up sweep retries.
             Err(e) => tracing::warn!(id = %rec.id, "removing rootfs: {e}"),
-            // The files go in the background: nothing can reach them any more (ids are never
-            // reused), and the start-up sweep finishes the job if the daemon stops first.
+            // The files and the writable layer go in the background: nothing can reach them
+            // any more (ids are never reused), and the start-up sweep finishes the job if the
+            // daemon stops first.
             Ok(()) => {
-                let id = rec.id.clone();
+                let (id, engine) = (rec.id.clone(), self.clone());
                 tokio::task::spawn_blocking(move || {
+                    if let Err(e) = engine.images.remove_rootfs(&id, &dir) {
+                        tracing::warn!(%id, "removing its writable layer: {e}");
+                    }
+                    // The layers of an image force-removed while this container used it.
+                    let layers: Vec<String> = engine
+                        .all_containers()
+                        .iter()
+                        .flat_map(|c| c.snapshot().layers)
+                        .collect();
+                    engine.images.collect_layers(&layers);
                     if let Err(e) = std::fs::remove_dir_all(&dir) {
                         tracing::warn!(%id, "removing {}: {e}", dir.display());
                     }

@@ -1,5 +1,5 @@
 //! The shim process of one run, held by a pidfd. A run is over only once its shim has exited:
-//! a new run of the container uses the same paths (socket, runtime state, cgroup), so it must
+//! a new run of the container uses the same paths (socket, OCI runtime state, cgroup), so it must
 //! not begin while the old shim can still touch them. A failed start kills the shim and all
 //! it forked.
 
@@ -51,7 +51,7 @@ impl ShimProcess {
         tokio::time::timeout(timeout, self.exited()).await.is_ok()
     }
 
-    /// SIGKILLs the shim and its process group: the shim's forked runtime and whatever that
+    /// SIGKILLs the shim and its process group: the child the shim forked to create and whatever that
     /// started before it joined the container.
     pub fn kill(&self) {
         // Through the pidfd first: that only reaches the shim itself, alive at that moment,
@@ -113,7 +113,7 @@ mod tests {
     }
 
     /// A stand-in shim: a session leader with `state_dir` on its command line that forks a
-    /// child of its own (the runtime), as the shim does.
+    /// child of its own (the create), as the shim does.
     fn fake_shim(state_dir: &Path) -> (std::process::Child, i32) {
         std::fs::create_dir_all(state_dir).unwrap();
         let child_pid = state_dir.join("child.pid");

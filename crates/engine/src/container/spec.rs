@@ -1,11 +1,11 @@
-//! From a container record to the runtime's [`SpecInput`]: the Docker-to-OCI decisions that
+//! From a container record to berth-spec's [`SpecInput`]: the Docker-to-OCI decisions that
 //! need the engine's knowledge (paths, the image's users, the daemon's settings).
 
 use super::ContainerRecord;
 use crate::error::{EngineError, Result};
 use crate::{container::user, Engine};
-use berth_runtime::seccomp::{self, SeccompError};
-use berth_runtime::spec::{
+use berth_spec::seccomp::{self, SeccompError};
+use berth_spec::{
     caps, BindMount, NamespaceMode, NetworkMode, Resources, SeccompMode, SpecInput, TmpfsMount,
     Ulimit, INIT_PATH,
 };
@@ -149,7 +149,7 @@ fn namespace_mode(mode: &str) -> NamespaceMode {
 }
 
 impl Engine {
-    /// The runtime input for `rec`, whose root filesystem is mounted at `rootfs`.
+    /// The spec input for `rec`, whose root filesystem is mounted at `rootfs`.
     pub(super) fn spec_input(&self, rec: &ContainerRecord, rootfs: &Path) -> Result<SpecInput> {
         let cfg = &rec.config;
         let host = &rec.host_config;

@@ -18,7 +18,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 const SHIM_CREATE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Docker creates a missing working directory. Components are created one at a time and a
-/// symlink on the way stops it: the runtime resolves such paths inside the container.
+/// symlink on the way stops it: the OCI runtime resolves such paths inside the container.
 fn ensure_workdir(rootfs: &Path, workdir: &str) -> Result<()> {
     let mut path = rootfs.to_path_buf();
     for part in Path::new(workdir).components() {
@@ -95,26 +95,26 @@ impl Engine {
                     r.state.exit_code = code;
                 });
                 let _ = self.persist(&rec);
-                self.release_runtime(&rec).await;
+                self.release_run(&rec).await;
                 self.fail_pending_attaches(c, &e.message);
                 Err(e)
             }
         }
     }
 
-    /// The runtime moves init into its cgroups at start: let the kernel's wait for that run
+    /// The OCI runtime moves init into its cgroups at start: let the kernel's wait for that run
     /// alongside other work (see `cgroups::begin_grace_period`). Called at create as well,
     /// since `docker run` starts right after it.
     pub(super) fn begin_cgroup_grace_period(&self) {
         let layout = self.cgroup_layout.clone();
         tokio::task::spawn_blocking(move || {
-            let _ = berth_runtime::cgroups::begin_grace_period(&layout);
+            let _ = berth_cgroups::begin_grace_period(&layout);
         });
     }
 
     /// Everything between "not running" and "init runs"; returns init's host pid and the
     /// shim. What fails once the shim runs is torn down here: the shim, all it forked and the
-    /// container's processes (the caller then releases the runtime).
+    /// container's processes (the caller then releases the run).
     async fn launch(
         &self,
         rec: &ContainerRecord,
@@ -125,15 +125,15 @@ impl Engine {
         let dir = self.config.container_dir(&rec.id);
         // An older berth made it world-readable.
         private_dir(&dir, PRIVATE_DIR)?;
-        let rootfs = self.images.mount_rootfs(&rec.layers, &dir)?;
+        let rootfs = self.images.mount_rootfs(&rec.id, &rec.layers, &dir)?;
         ensure_workdir(&rootfs, &rec.config.working_dir)?;
         let t_rootfs = t0.elapsed();
         let input = self.spec_input(rec, &rootfs)?;
-        let spec = berth_runtime::spec::build_spec(&input)
-            .map_err(|e| EngineError::invalid(e.to_string()))?;
+        let spec =
+            berth_spec::build_spec(&input).map_err(|e| EngineError::invalid(e.to_string()))?;
         let bundle = dir.join("bundle");
         private_dir(&bundle, PRIVATE_DIR)?;
-        berth_runtime::write_bundle(&bundle, &spec)?;
+        berth_spec::write_bundle(&bundle, &spec)?;
 
         let state_dir = self.config.shim_state_dir(&rec.id);
         let _ = std::fs::remove_dir_all(&state_dir);
@@ -191,9 +191,9 @@ impl Engine {
         }
     }
 
-    /// Ends everything a failed start left running: the shim with its forked runtime, and
+    /// Ends everything a failed start left running: the shim with the child it forked to create, and
     /// the processes in the container's cgroup (an init waiting for `Start`). Returns once the
-    /// shim is gone, so releasing the runtime next races nothing.
+    /// shim is gone, so releasing the run next races nothing.
     async fn abort_launch(&self, rec: &ContainerRecord, shim: Option<&ShimProcess>) {
         if let Some(shim) = shim {
             shim.kill();
@@ -286,12 +286,11 @@ impl Engine {
     }
 
     /// Undoes what start prepared for a container that is not running: shim state, rootfs mount.
-    pub(super) async fn release_runtime(&self, rec: &ContainerRecord) {
-        // The runtime removes its cgroups, but libcontainer leaves v1 hierarchies behind. A
+    pub(super) async fn release_run(&self, rec: &ContainerRecord) {
+        // The OCI runtime removes its cgroups, but libcontainer leaves v1 hierarchies behind. A
         // busy cgroup is retried with sleeps: off the async threads, while the rest goes on.
         let (layout, path) = (self.cgroup_layout.clone(), self.cgroup_path(&rec.id));
-        let cgroups =
-            tokio::task::spawn_blocking(move || berth_runtime::cgroups::remove(&layout, &path));
+        let cgroups = tokio::task::spawn_blocking(move || berth_cgroups::remove(&layout, &path));
         let _ = std::fs::remove_dir_all(self.config.shim_state_dir(&rec.id));
         if let Err(e) = self
             .images
@@ -299,7 +298,7 @@ impl Engine {
         {
             tracing::warn!(id = %rec.id, "unmounting rootfs: {e}");
         }
-        // A container that may start again needs its cgroups gone first (the runtime makes
+        // A container that may start again needs its cgroups gone first (the OCI runtime makes
         // them anew); an auto-removed one never starts again.
         let id = rec.id.clone();
         let report = async move {
@@ -317,10 +316,10 @@ impl Engine {
 
 /// SIGKILLs every process in the container's cgroup and waits (briefly) until none is left,
 /// so that the cgroup can be removed.
-fn kill_cgroup(layout: &berth_runtime::cgroups::CgroupLayout, path: &str) {
+fn kill_cgroup(layout: &berth_cgroups::CgroupLayout, path: &str) {
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     loop {
-        let pids = berth_runtime::cgroups::pids(layout, path).unwrap_or_default();
+        let pids = berth_cgroups::pids(layout, path).unwrap_or_default();
         if pids.is_empty() || std::time::Instant::now() > deadline {
             return;
         }

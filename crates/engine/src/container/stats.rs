@@ -2,7 +2,7 @@
 
 use crate::error::{EngineError, Result};
 use crate::Engine;
-use berth_runtime::cgroups;
+use berth_cgroups as cgroups;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;

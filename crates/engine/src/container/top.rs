@@ -4,7 +4,7 @@
 use crate::error::{EngineError, Result};
 use crate::Engine;
 use berth_api::container::TopResponse;
-use berth_runtime::cgroups;
+use berth_cgroups as cgroups;
 
 impl Engine {
     pub async fn top_container(&self, name: &str, ps_args: &str) -> Result<TopResponse> {

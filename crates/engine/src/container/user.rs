@@ -1,7 +1,7 @@
 //! `--user NAME|UID[:GROUP|GID]` resolved against the image's /etc/passwd and /etc/group.
 
 use crate::error::{EngineError, Result};
-use berth_runtime::spec::UserIds;
+use berth_spec::UserIds;
 use std::path::Path;
 
 struct Entry {
