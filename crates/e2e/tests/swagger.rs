@@ -4,18 +4,6 @@
 //! again decoded and re-encoded through berth-api's types (what berthd sends once the engine
 //! builds its answers from them). One daemon; all mismatches are listed at once.
 
-// KNOWN FAILING, to be fixed in the engine and daemon (remove this comment when it passes):
-// - GET /images/{name}/json: /GraphDriver/Data is null, dockerd gives the driver's map
-//   (crates/engine/src/images.rs builds it with json!).
-// - GET /containers/{id}/json: /HostConfig/OomKillDisable null, /HostConfig/CgroupnsMode "",
-//   /HostConfig/MaskedPaths and /HostConfig/ReadonlyPaths null: dockerd fills these at create
-//   (false; "host" on cgroup v1/hybrid, "private" on v2; the default masked/read-only paths
-//   unless privileged). /HostConfig/MemorySwappiness -1 (the docker CLI's default) is kept:
-//   dockerd turns -1 into null. All in crates/engine/src/container/create.rs.
-// - GET /containers/{id}/logs and POST /containers/{id}/attach (logs only, no upgrade): no
-//   Content-Type; dockerd sends application/vnd.docker.multiplexed-stream, or raw-stream for
-//   a TTY (crates/daemon/src/routes/containers.rs, log_stream).
-
 use berth_api::{container, error, event, exec, image, progress, stats, system};
 use berth_e2e::swagger::Recorder;
 use berth_e2e::{busybox_tar, daemon, HttpResponse, TestDaemon, IMAGE};
@@ -688,6 +676,16 @@ fn state_changes(api: &mut Api, created: &str, running: &str, paused: &str, exit
         "/containers/nosuch/rename?name=sw-x",
         404,
     );
+    // dockerd looks the container up before it checks the new name.
+    api.call(
+        "no such container, bad new name",
+        "POST",
+        rename,
+        "/containers/nosuch/rename?name=bad%2Fname",
+        404,
+    );
+    let path = format!("/containers/{created}/rename?name=bad%2Fname");
+    api.call("bad new name", "POST", rename, &path, 400);
 
     let kill = "/containers/{id}/kill";
     let path = format!("/containers/{paused}/kill?signal=BOGUS");

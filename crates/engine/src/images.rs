@@ -282,7 +282,7 @@ impl ImageService {
             "Variant": cfg.variant,
             "Os": cfg.os,
             "Size": image.record.size,
-            "GraphDriver": {"Name": "overlay2", "Data": null},
+            "GraphDriver": {"Name": "overlay2", "Data": {}},
             "RootFS": {"Type": "layers", "Layers": cfg.rootfs.diff_ids.iter().map(|d| d.to_string()).collect::<Vec<_>>()},
             "Metadata": {"LastTagTime": berth_api::container::ZERO_TIME},
         }))

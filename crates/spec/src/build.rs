@@ -3,7 +3,9 @@
 use super::caps::effective_caps;
 use super::mounts::build_mounts;
 use super::resources;
-use super::{CgroupnsMode, NamespaceMode, NetworkMode, SeccompMode, SpecError, SpecInput};
+use super::{
+    CgroupnsMode, HostInfo, NamespaceMode, NetworkMode, SeccompMode, SpecError, SpecInput,
+};
 use crate::seccomp::{self, Target};
 use oci_spec::runtime::{
     BoxBuilder, Capabilities, Capability, Linux, LinuxCapabilities, LinuxDeviceCgroup,
@@ -36,6 +38,21 @@ const READONLY_PATHS: [&str; 5] = [
     "/proc/sys",
     "/proc/sysrq-trigger",
 ];
+
+/// The paths a container that is not privileged gets masked on this host, as dockerd
+/// records them in `HostConfig.MaskedPaths` at create.
+pub fn default_masked_paths(host: &HostInfo) -> Vec<String> {
+    MASKED_PATHS
+        .iter()
+        .map(|p| (*p).to_string())
+        .chain(host.extra_masked_paths.iter().cloned())
+        .collect()
+}
+
+/// The paths a container that is not privileged gets read-only (`HostConfig.ReadonlyPaths`).
+pub fn default_readonly_paths() -> Vec<String> {
+    READONLY_PATHS.iter().map(|p| (*p).to_string()).collect()
+}
 
 /// Builds the OCI runtime spec for a container, reproducing dockerd's defaults
 /// (moby `oci/defaults.go` + `daemon/oci_linux.go`).
@@ -87,12 +104,8 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec, SpecError> {
         linux.set_masked_paths(None);
         linux.set_readonly_paths(None);
     } else {
-        let mut masked: Vec<String> = MASKED_PATHS.iter().map(|p| (*p).to_string()).collect();
-        masked.extend(host.extra_masked_paths.iter().cloned());
-        linux.set_masked_paths(Some(masked));
-        linux.set_readonly_paths(Some(
-            READONLY_PATHS.iter().map(|p| (*p).to_string()).collect(),
-        ));
+        linux.set_masked_paths(Some(default_masked_paths(host)));
+        linux.set_readonly_paths(Some(default_readonly_paths()));
     }
     // Explicit API overrides win, even for privileged containers (as in moby).
     if let Some(m) = &input.masked_paths {

@@ -19,7 +19,7 @@ mod mounts;
 mod resources;
 pub mod seccomp;
 
-pub use build::build_spec;
+pub use build::{build_spec, default_masked_paths, default_readonly_paths};
 pub use bundle::write_bundle;
 pub use exec::exec_process;
 pub use host::HostInfo;

@@ -255,6 +255,10 @@ fn log_stream(
             });
     Ok(Response::builder()
         .status(StatusCode::OK)
+        .header(
+            axum::http::header::CONTENT_TYPE,
+            super::stream::stream_content_type(tty),
+        )
         .body(Body::from_stream(body))
         .unwrap_or_default())
 }

@@ -52,6 +52,7 @@ impl Engine {
         }
         let image = self.images.resolve(&config.image)?;
         let warnings = validate_host_config(&mut host)?;
+        fill_dockers_defaults(&mut host, &self.host_info);
 
         // Merge the image's defaults the way Docker does at create time.
         let user_entrypoint = config.entrypoint.take().filter(|e| !e.is_empty());
@@ -177,8 +178,36 @@ fn merge_env(image: &[String], user: &[String]) -> Vec<String> {
 }
 
 /// Checks what Docker checks at create and fills Docker's defaults into the host config.
+/// What dockerd writes into a HostConfig at create when the client left it out, so that
+/// inspect shows the settings the container really runs with.
+fn fill_dockers_defaults(
+    host: &mut berth_api::container::HostConfig,
+    facts: &berth_spec::HostInfo,
+) {
+    host.oom_kill_disable.get_or_insert(false);
+    if host.cgroupns_mode.is_empty() {
+        host.cgroupns_mode = if facts.cgroup_v2 { "private" } else { "host" }.into();
+    }
+    if !host.privileged {
+        host.masked_paths
+            .get_or_insert_with(|| berth_spec::default_masked_paths(facts));
+        host.readonly_paths
+            .get_or_insert_with(berth_spec::default_readonly_paths);
+    }
+    // The docker CLI sends -1 for "not set"; dockerd stores it as unset.
+    if host.memory_swappiness == Some(-1) {
+        host.memory_swappiness = None;
+    }
+}
+
 fn validate_host_config(host: &mut berth_api::container::HostConfig) -> Result<Vec<String>> {
     let warnings = Vec::new();
+    if !matches!(host.cgroupns_mode.as_str(), "" | "host" | "private") {
+        return Err(EngineError::invalid(format!(
+            "invalid cgroup namespace mode: {}",
+            host.cgroupns_mode
+        )));
+    }
     let policy = host
         .restart_policy
         .get_or_insert_with(RestartPolicy::default);

@@ -10,8 +10,9 @@ impl Engine {
                 "Neither old nor new names may be empty",
             ));
         }
-        let new_name = names::validate(new_name)?;
+        // As dockerd: an unknown container is a 404 whatever the new name is.
         let c = self.container(name)?;
+        let new_name = names::validate(new_name)?;
         let _op = c.op.lock().await;
         let old = c.snapshot().name;
         if old == new_name {

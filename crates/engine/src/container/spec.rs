@@ -268,6 +268,11 @@ impl Engine {
             sysctls: host.sysctls.clone().unwrap_or_default(),
             masked_paths: host.masked_paths.clone(),
             readonly_paths: host.readonly_paths.clone(),
+            cgroupns: match host.cgroupns_mode.as_str() {
+                "private" => berth_spec::CgroupnsMode::Private,
+                "host" => berth_spec::CgroupnsMode::Host,
+                _ => berth_spec::CgroupnsMode::Auto,
+            },
             host: self.host_info.clone(),
             ..Default::default()
         };
