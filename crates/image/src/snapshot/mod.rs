@@ -34,6 +34,7 @@
 //! (`testsuite.rs`). The metadata of all snapshots lives in `snapshots/metadata.redb`
 //! ([`storage`]); their trees in `snapshots/snapshots/<id>/`.
 
+mod backend;
 pub mod copy;
 pub mod diff;
 mod legacy;

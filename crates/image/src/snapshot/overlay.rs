@@ -5,13 +5,14 @@
 //! Unpacking a layer writes straight into `fs/` in that form; a diff reads `fs/` alone.
 
 use std::fs;
-use std::io::{Read, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
+use super::backend::TreeBackend;
 use super::storage::{MetaStore, Record};
-use super::{diff, io_err, Info, Kind, Mount, Result, SnapshotError, Snapshotter, Usage};
-use crate::fsutil::{syncfs, unique_suffix};
-use crate::layer_apply::{self, Applied, WhiteoutMode};
+use super::{diff, io_err, Kind, Mount, Result, SnapshotError};
+use crate::fsutil::unique_suffix;
+use crate::layer_apply::WhiteoutMode;
 use crate::perms::{dir_with_mode, private_dir, PRIVATE_DIR};
 
 /// Mode of a snapshot's root no layer gave a mode to, as Docker's.
@@ -26,21 +27,25 @@ impl Overlay {
         store.set_backend("overlay")?;
         Ok(Overlay { store })
     }
+}
 
-    fn fs(&self, rec: &Record) -> PathBuf {
-        self.store.dir(rec).join("fs")
+impl TreeBackend for Overlay {
+    const NAME: &'static str = "overlay";
+    const WHITEOUTS: WhiteoutMode = WhiteoutMode::Overlay;
+
+    fn store(&self) -> &MetaStore {
+        &self.store
     }
 
-    fn create(&self, key: &str, parent: Option<&str>, kind: Kind) -> Result<Vec<Mount>> {
-        let rec = self.store.create(key, parent, kind, &|tmp, _| {
+    fn create(&self, key: &str, parent: Option<&str>, kind: Kind) -> Result<Record> {
+        self.store.create(key, parent, kind, &|tmp, _| {
             let fs_dir = tmp.join("fs");
             // The overlay's root takes the upper dir's mode: it stays open for the
             // container's users, who never reach it by this host path.
             dir_with_mode(&fs_dir, ROOT_DIR).map_err(io_err("create", &fs_dir))?;
             let work = tmp.join("work");
             private_dir(&work, PRIVATE_DIR).map_err(io_err("create", &work))
-        })?;
-        self.mounts_of(key, &rec)
+        })
     }
 
     fn mounts_of(&self, key: &str, rec: &Record) -> Result<Vec<Mount>> {
@@ -68,70 +73,8 @@ impl Overlay {
         }])
     }
 
-    fn measure(&self, rec: &Record) -> Result<Usage> {
-        let fs_dir = self.fs(rec);
-        diff::usage(|f| diff::upper_changes(&fs_dir, f)).map_err(io_err("measure", &fs_dir))
-    }
-}
-
-impl Snapshotter for Overlay {
-    fn name(&self) -> &'static str {
-        "overlay"
-    }
-
-    fn stat(&self, key: &str) -> Result<Info> {
-        self.store.info(key)
-    }
-
-    fn usage(&self, key: &str) -> Result<Usage> {
-        let rec = self.store.get(key)?;
-        match rec.usage {
-            Some(u) => Ok(u),
-            None => self.measure(&rec),
-        }
-    }
-
-    fn mounts(&self, key: &str) -> Result<Vec<Mount>> {
-        let rec = self.store.get(key)?;
-        self.mounts_of(key, &rec)
-    }
-
-    fn prepare(&self, key: &str, parent: Option<&str>) -> Result<Vec<Mount>> {
-        self.create(key, parent, Kind::Active)
-    }
-
-    fn view(&self, key: &str, parent: Option<&str>) -> Result<Vec<Mount>> {
-        self.create(key, parent, Kind::View)
-    }
-
-    fn commit(&self, name: &str, key: &str) -> Result<()> {
-        let rec = self.store.get_kind(key, Kind::Active)?;
-        let usage = self.measure(&rec)?;
-        let fs_dir = self.fs(&rec);
-        syncfs(&fs_dir).map_err(io_err("syncfs", &fs_dir))?;
-        self.store.commit(name, key, usage)
-    }
-
-    fn remove(&self, key: &str) -> Result<()> {
-        self.store.remove(key)
-    }
-
-    fn walk(&self) -> Result<Vec<Info>> {
-        self.store.walk()
-    }
-
-    fn diff(&self, key: &str, out: &mut dyn Write) -> Result<()> {
-        let fs_dir = self.fs(&self.store.get(key)?);
-        diff::write_layer(|f| diff::upper_changes(&fs_dir, f), out).map_err(io_err("diff", &fs_dir))
-    }
-
-    fn apply(&self, key: &str, layer: &mut dyn Read) -> Result<Applied> {
-        let rec = self.store.get_kind(key, Kind::Active)?;
-        Ok(layer_apply::apply_layer(
-            layer,
-            &self.fs(&rec),
-            WhiteoutMode::Overlay,
-        )?)
+    fn changes(&self, rec: &Record, f: &mut diff::Visit<'_>) -> io::Result<()> {
+        diff::upper_changes(&self.fs(rec), f)
     }
 }
 
