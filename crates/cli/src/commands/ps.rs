@@ -135,9 +135,9 @@ pub fn row(c: &ContainerSummary, no_trunc: bool, now: i64) -> TValue {
     }
 
     let command = if no_trunc {
-        units::go_quote(&c.command)
+        berth_errdefs::go_quote(&c.command)
     } else {
-        units::go_quote(&units::ellipsis(&c.command, 20))
+        berth_errdefs::go_quote(&units::ellipsis(&c.command, 20))
     };
 
     let names: Vec<String> = c

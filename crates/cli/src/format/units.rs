@@ -74,31 +74,6 @@ fn trim_zeros(s: &str) -> &str {
     }
 }
 
-/// Go's `strconv.Quote`.
-pub fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            '\x07' => out.push_str("\\a"),
-            '\x08' => out.push_str("\\b"),
-            '\x0c' => out.push_str("\\f"),
-            '\x0b' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// docker's `formatter.Ellipsis`: cut to `max` display columns, the last being "…".
 pub fn ellipsis(s: &str, max: usize) -> String {
     if width(s) <= max {
@@ -201,9 +176,12 @@ mod tests {
     #[test]
     fn quoting_and_ellipsis() {
         let cmd = "sh -c 'echo out; echo err >&2; sleep 1000'";
-        assert_eq!(go_quote(&ellipsis(cmd, 20)), "\"sh -c 'echo out; ec…\"");
+        assert_eq!(
+            berth_errdefs::go_quote(&ellipsis(cmd, 20)),
+            "\"sh -c 'echo out; ec…\""
+        );
         assert_eq!(ellipsis("short", 20), "short");
-        assert_eq!(go_quote("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
+        assert_eq!(berth_errdefs::go_quote("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
         assert_eq!(short_id("sha256:b17529137f4b0123456789"), "b17529137f4b");
     }
 }
