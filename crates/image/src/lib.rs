@@ -14,6 +14,7 @@ pub mod import;
 pub mod layer_apply;
 pub mod perms;
 pub mod reference;
+pub mod registry;
 pub mod snapshot;
 pub mod store;
 pub mod unpack;
