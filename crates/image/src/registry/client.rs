@@ -67,7 +67,7 @@ pub(crate) enum UploadStart {
 impl Registry {
     pub fn new(config: RegistryConfig) -> Result<Registry> {
         Ok(Registry {
-            insecure: Insecure::parse(&config.insecure_registries)?,
+            insecure: Insecure::parse(&config.insecure_registries, config.insecure_loopback)?,
             mirrors: hosts::parse_mirrors(&config.mirrors)?,
             config,
             clients: Mutex::new(HashMap::new()),

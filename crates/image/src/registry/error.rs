@@ -163,10 +163,6 @@ impl ErrorBody {
             .collect();
         (!parts.is_empty()).then(|| parts.join(", "))
     }
-
-    pub fn has_code(&self, code: &str) -> bool {
-        self.errors.iter().any(|e| e.code == code)
-    }
 }
 
 #[cfg(test)]
@@ -183,7 +179,6 @@ mod tests {
             b.describe().as_deref(),
             Some("manifest unknown: manifest unknown")
         );
-        assert!(b.has_code("MANIFEST_UNKNOWN"));
         assert_eq!(ErrorBody::default().describe(), None);
     }
 }

@@ -29,6 +29,9 @@ pub struct RegistryConfig {
     /// `host[:port]` names and CIDRs (`10.0.0.0/8`) of registries reached without TLS
     /// verification, and over plain HTTP when HTTPS fails. 127.0.0.0/8 is always one.
     pub insecure_registries: Vec<String>,
+    /// Whether 127.0.0.0/8 is insecure without being listed (dockerd's rule, always on
+    /// there; off only for tests that check certificate verification on loopback).
+    pub insecure_loopback: bool,
     /// Mirrors of Docker Hub (`https://mirror.example:5000`), tried in order by pulls.
     pub mirrors: Vec<String>,
     /// Docker's `certs.d`: `<dir>/<host[:port]>/*.crt` are CAs, `*.cert` + `*.key` client
@@ -47,6 +50,7 @@ impl Default for RegistryConfig {
     fn default() -> Self {
         RegistryConfig {
             insecure_registries: Vec::new(),
+            insecure_loopback: true,
             mirrors: Vec::new(),
             certs_dir: PathBuf::from("/etc/docker/certs.d"),
             max_concurrent_downloads: 3,
@@ -77,11 +81,15 @@ pub(crate) struct Insecure {
 }
 
 impl Insecure {
-    pub fn parse(entries: &[String]) -> Result<Insecure> {
+    pub fn parse(entries: &[String], loopback: bool) -> Result<Insecure> {
         let mut names = Vec::new();
-        let mut nets: Vec<IpNet> = vec!["127.0.0.0/8".parse().map_err(|_| {
-            RegistryError::Config("the loopback network does not parse".to_string())
-        })?];
+        let mut nets: Vec<IpNet> = Vec::new();
+        if loopback {
+            nets.push(IpNet::V4(
+                ipnet::Ipv4Net::new(std::net::Ipv4Addr::new(127, 0, 0, 0), 8)
+                    .map_err(|e| RegistryError::Config(format!("the loopback network: {e}")))?,
+            ));
+        }
         for e in entries {
             let e = e.trim();
             let e = e
@@ -257,7 +265,7 @@ mod tests {
 
     #[test]
     fn loopback_is_insecure_by_default() {
-        let i = Insecure::parse(&[]).unwrap();
+        let i = Insecure::parse(&[], true).unwrap();
         rt().block_on(async {
             assert!(i.is_insecure("127.0.0.1:5000").await);
             assert!(i.is_insecure("localhost:5000").await);
@@ -269,11 +277,14 @@ mod tests {
 
     #[test]
     fn named_and_cidr_entries() {
-        let i = Insecure::parse(&[
-            "myreg.example:5000".to_string(),
-            "http://other.example".to_string(),
-            "192.0.2.0/24".to_string(),
-        ])
+        let i = Insecure::parse(
+            &[
+                "myreg.example:5000".to_string(),
+                "http://other.example".to_string(),
+                "192.0.2.0/24".to_string(),
+            ],
+            true,
+        )
         .unwrap();
         rt().block_on(async {
             assert!(i.is_insecure("myreg.example:5000").await);
@@ -281,12 +292,14 @@ mod tests {
             assert!(i.is_insecure("192.0.2.7:5000").await);
             assert!(!i.is_insecure("198.51.100.1").await);
         });
-        assert!(Insecure::parse(&["10.0.0.0/33".to_string()]).is_err());
+        assert!(Insecure::parse(&["10.0.0.0/33".to_string()], true).is_err());
+        let strict = Insecure::parse(&[], false).unwrap();
+        assert!(!rt().block_on(strict.is_insecure("127.0.0.1:5000")));
     }
 
     #[test]
     fn endpoint_order() {
-        let i = Insecure::parse(&[]).unwrap();
+        let i = Insecure::parse(&[], true).unwrap();
         let mirrors = parse_mirrors(&["https://mirror.example".to_string()]).unwrap();
         rt().block_on(async {
             let e = endpoints("docker.io", &mirrors, &i, true).await.unwrap();
