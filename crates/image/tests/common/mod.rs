@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod fake;
+pub mod token;
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -38,6 +39,12 @@ pub fn rt() -> tokio::runtime::Runtime {
 pub struct TestStore {
     pub dir: tempfile::TempDir,
     pub store: Arc<Store>,
+}
+
+impl std::fmt::Debug for TestStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TestStore({})", self.dir.path().display())
+    }
 }
 
 impl TestStore {
