@@ -6,6 +6,7 @@
 //! This crate knows nothing of containers: "is this image used by a container"
 //! is asked of the caller (see [`store::Store::delete`]).
 
+pub mod archive;
 pub mod config;
 pub mod content;
 pub mod digest;

@@ -27,5 +27,6 @@ pub use error::{RegistryError, Result};
 pub use hosts::{login_domain, RegistryConfig, DOCKER_HUB_AUTH_KEY, DOCKER_HUB_HOST};
 pub use platform::Platform;
 pub use progress::{LayerStatus, Message, NoProgress, Progress, ProgressSink};
+pub(crate) use pull::pick_platform;
 pub use pull::{pull, PullOptions, Pulled};
 pub use push::{push, PushOptions, Pushed};
