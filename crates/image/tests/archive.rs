@@ -350,7 +350,7 @@ fn archives_that_lie_are_refused_and_leave_nothing() {
 
     // A layer whose diff id is not the config's.
     let lie = Digest::of(b"not the layer");
-    let config = config_for(&[lie.clone()], "amd64");
+    let config = config_for(std::slice::from_ref(&lie), "amd64");
     let ar = handmade(
         &[("layer.tar", layer.clone()), ("config.json", config)],
         serde_json::json!([{"Config": "config.json", "RepoTags": ["liar:1"], "Layers": ["layer.tar"]}]),
@@ -399,7 +399,7 @@ fn older_docker_archives_and_nested_oci_indexes_load() {
     let (d1, d2) = (Digest::of(&l1), Digest::of(&l2));
 
     // Docker before 25: `<v1 id>/layer.tar`, a second image's layer a symlink to the first's.
-    let c1 = config_for(&[d1.clone()], "amd64");
+    let c1 = config_for(std::slice::from_ref(&d1), "amd64");
     let c2 = config_for(&[d1.clone(), d2.clone()], "amd64");
     let (id1, id2) = (Digest::of(&c1), Digest::of(&c2));
     let ar = tar_of(&[

@@ -839,3 +839,42 @@ fn manifest_lists_pick_the_platform_and_layers_may_be_zstd_or_plain() {
         "no matching manifest for linux/s390x in the manifest list entries"
     );
 }
+
+#[test]
+fn docker_hub_names_are_pulled_through_the_mirror() {
+    require_root();
+    let fake = Fake::start();
+    let (b, d) = layer_blob(&[("m", b"from the mirror")]);
+    let gz = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+    fake.add_image("library/mirrored", "latest", &[(b, gz, d)], "amd64", false);
+    let client = Registry::new(RegistryConfig {
+        mirrors: vec![format!("http://{}", fake.host())],
+        ..RegistryConfig::default()
+    })
+    .unwrap();
+    let st = TestStore::new();
+    let pulled = rt()
+        .block_on(registry::pull(
+            st.store.clone(),
+            &client,
+            &r("mirrored"),
+            &PullOptions::default(),
+            Arc::new(registry::NoProgress),
+        ))
+        .unwrap();
+    assert!(fake
+        .requests()
+        .iter()
+        .any(|q| q.path == "/v2/library/mirrored/manifests/latest"));
+    assert_eq!(st.store.resolve("mirrored").unwrap(), pulled.id);
+    assert_eq!(
+        st.store
+            .resolve("docker.io/library/mirrored:latest")
+            .unwrap(),
+        pulled.id
+    );
+    assert_eq!(
+        read_image_file(&st.store, &pulled.id, "m").unwrap(),
+        b"from the mirror"
+    );
+}

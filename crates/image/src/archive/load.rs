@@ -461,7 +461,7 @@ fn docker_layer(
         .is_ok_and(|s| s.kind == Kind::Committed);
     if committed {
         if let Some(l) = store.find_layer(diff_id, chain)? {
-            store.lease_add(lease, &[l.blob.clone()], &[])?;
+            store.lease_add(lease, std::slice::from_ref(&l.blob), &[])?;
             return Ok(l);
         }
     }

@@ -119,7 +119,7 @@ impl Insecure {
             return false;
         }
         let host = host.to_lowercase();
-        if self.names.iter().any(|n| *n == host) {
+        if self.names.contains(&host) {
             return true;
         }
         let bare = strip_port(&host);

@@ -120,12 +120,21 @@ pub async fn pull(
 
     let lease = format!("pull-{}", manifest.digest.hex());
     let config_digest = parsed.config.digest.clone();
-    store.lease_add(
-        &lease,
-        &[config_digest.clone(), manifest.digest.clone()],
-        &[],
-    )?;
-    let config = fetch_config(&store, &session, &parsed.config).await?;
+    // Under the store's shared lock, a blob seen here cannot be collected before the lease
+    // holds it (a delete collects under the exclusive lock).
+    let cached = {
+        let _g = store.shared_lock();
+        store.lease_add(
+            &lease,
+            &[config_digest.clone(), manifest.digest.clone()],
+            &[],
+        )?;
+        store.content().read(&config_digest).ok()
+    };
+    let config = match cached {
+        Some(c) => c,
+        None => fetch_config(&store, &session, &parsed.config).await?,
+    };
     let image = ImageConfig::from_slice(&config, Some(&config_digest))?;
     if image.rootfs.diff_ids.len() != parsed.layers.len() {
         return Err(RegistryError::Invalid {
@@ -313,9 +322,6 @@ fn check_media_types(m: &Manifest) -> Result<()> {
 }
 
 async fn fetch_config(store: &Store, session: &Session, desc: &Descriptor) -> Result<Vec<u8>> {
-    if let Ok(bytes) = store.content().read(&desc.digest) {
-        return Ok(bytes);
-    }
     if desc.size > MAX_CONFIG_SIZE {
         return Err(RegistryError::TooLarge {
             what: format!("image config {}", desc.digest),
@@ -330,6 +336,7 @@ async fn fetch_config(store: &Store, session: &Session, desc: &Descriptor) -> Re
 }
 
 /// What a layer needs.
+#[derive(Clone)]
 struct Plan {
     desc: Descriptor,
     diff_id: Digest,
@@ -341,16 +348,18 @@ struct Plan {
     unpack: bool,
 }
 
-async fn fetch_layers(
-    store: &Arc<Store>,
-    session: &Arc<Session>,
+/// What each layer needs (a download, an unpack, or nothing), its blob and snapshot
+/// leased first.
+fn plan(
+    store: &Store,
     lease: &str,
     manifest: &Manifest,
     image: &ImageConfig,
-    progress: &Arc<dyn ProgressSink>,
-    limit: usize,
-) -> Result<Vec<LayerRecord>> {
+    progress: &dyn ProgressSink,
+) -> Result<Vec<Plan>> {
     let chains = chain_ids(&image.rootfs.diff_ids);
+    // Under the shared lock: what is seen here stays until the lease releases it.
+    let _g = store.shared_lock();
     store.lease_add(
         lease,
         &manifest
@@ -382,6 +391,19 @@ async fn fetch_layers(
             unpack: !unpacked,
         });
     }
+    Ok(plans)
+}
+
+async fn fetch_layers(
+    store: &Arc<Store>,
+    session: &Arc<Session>,
+    lease: &str,
+    manifest: &Manifest,
+    image: &ImageConfig,
+    progress: &Arc<dyn ProgressSink>,
+    limit: usize,
+) -> Result<Vec<LayerRecord>> {
+    let plans = plan(store, lease, manifest, image, progress.as_ref())?;
     let slots = Arc::new(Semaphore::new(limit.max(1)));
     let mut tasks = Vec::new();
     for p in &plans {
@@ -408,18 +430,7 @@ async fn fetch_layers(
     let unpack = {
         let store = store.clone();
         let progress = progress.clone();
-        let work: Vec<_> = plans
-            .iter()
-            .map(|p| {
-                (
-                    p.desc.clone(),
-                    p.diff_id.clone(),
-                    p.parent.clone(),
-                    p.download.clone(),
-                    p.unpack,
-                )
-            })
-            .collect();
+        let work = plans.clone();
         tokio::task::spawn_blocking(move || unpack_all(&store, work, progress.as_ref()))
     };
     let unpacked = unpack.await.map_err(|e| RegistryError::Io {
@@ -471,17 +482,19 @@ async fn fetch_layers(
 /// size of each layer unpacked here.
 fn unpack_all(
     store: &Store,
-    work: Vec<(
-        Descriptor,
-        Digest,
-        Option<Digest>,
-        Option<Arc<Download>>,
-        bool,
-    )>,
+    work: Vec<Plan>,
     progress: &dyn ProgressSink,
 ) -> Result<Vec<Option<u64>>> {
     let mut sizes = Vec::new();
-    for (desc, diff_id, parent, download, unpack) in work {
+    for Plan {
+        desc,
+        diff_id,
+        parent,
+        download,
+        unpack,
+        ..
+    } in work
+    {
         if !unpack {
             if let Some(dl) = &download {
                 dl.wait_done()
@@ -539,6 +552,22 @@ fn unpack_all(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pull_and_push_futures_are_send() {
+        fn is_send<T: Send>(_: &T) {}
+        #[allow(dead_code)]
+        fn check(store: Arc<Store>, reg: &Registry, r: &Reference, p: Arc<dyn ProgressSink>) {
+            let (po, so) = (
+                PullOptions::default(),
+                crate::registry::PushOptions::default(),
+            );
+            let f = pull(store.clone(), reg, r, &po, p.clone());
+            is_send(&f);
+            let g = crate::registry::push(store, reg, r, &so, p);
+            is_send(&g);
+        }
+    }
 
     #[test]
     fn picks_the_platform() {
