@@ -13,6 +13,8 @@ packages=(
   nftables         # nft: berth's firewall table (crates/network)
   tar
   tini             # the init for --init (docker-init is tini too)
+  docker-registry  # a real registry on 127.0.0.1 for the pull/push tests (crates/image)
+  podman           # archives it saves and loads (crates/image tests), and bench
 )
 
 missing=()

@@ -6,6 +6,7 @@
 //! missing fields read as zero values (see [`nullable`]), unknown fields are ignored (or kept,
 //! for the container configs the daemon stores and gives back).
 
+pub mod auth;
 pub mod container;
 pub mod detach_keys;
 pub mod error;

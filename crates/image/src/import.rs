@@ -164,9 +164,10 @@ pub fn import(
         blob: blob.digest,
         blob_size: blob.size,
         size: snap.size,
+        tar_size: Some(snap.tar_size),
     };
     let refs: Vec<Reference> = reference.into_iter().collect();
-    Ok(store.add_image_locked(&bytes, vec![layer], &refs)?)
+    Ok(store.add_image_locked(&bytes, vec![layer], &refs, None)?)
 }
 
 const VALID_CHANGES: &[&str] = &[

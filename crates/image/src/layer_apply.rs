@@ -115,7 +115,7 @@ pub fn decompress<'a, R: Read + 'a>(mut reader: R) -> Result<Box<dyn Read + 'a>,
     let kind = if head.starts_with(&[0x1f, 0x8b]) {
         "gzip"
     } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        return Err(LayerError::UnsupportedCompression("zstd"));
+        "zstd"
     } else if head.starts_with(b"BZh") {
         return Err(LayerError::UnsupportedCompression("bzip2"));
     } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
@@ -124,10 +124,13 @@ pub fn decompress<'a, R: Read + 'a>(mut reader: R) -> Result<Box<dyn Read + 'a>,
         "plain"
     };
     let stream = Cursor::new(head).chain(reader);
-    Ok(if kind == "gzip" {
-        Box::new(flate2::read::MultiGzDecoder::new(stream))
-    } else {
-        Box::new(stream)
+    Ok(match kind {
+        "gzip" => Box::new(flate2::read::MultiGzDecoder::new(stream)),
+        "zstd" => Box::new(
+            zstd::stream::read::Decoder::new(stream)
+                .map_err(|source| LayerError::Archive { source })?,
+        ),
+        _ => Box::new(stream),
     })
 }
 
@@ -1015,15 +1018,14 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn unsupported_compression_and_garbage() {
+    fn zstd_layers_and_garbage() {
         let t = tempfile::tempdir().unwrap();
-        let e = apply_layer(
-            &[0x28u8, 0xb5, 0x2f, 0xfd, 0, 0][..],
-            t.path(),
-            WhiteoutMode::Overlay,
-        )
-        .unwrap_err();
-        assert!(matches!(e, LayerError::UnsupportedCompression("zstd")));
+        let tar = TarBuilder::new().file("z", b"zstd!").build();
+        let z = zstd::encode_all(&tar[..], 3).unwrap();
+        apply_layer(&z[..], t.path(), WhiteoutMode::Overlay).unwrap();
+        assert_eq!(std::fs::read(t.path().join("z")).unwrap(), b"zstd!");
+        let e = apply_layer(&b"BZh91AY"[..], t.path(), WhiteoutMode::Overlay).unwrap_err();
+        assert!(matches!(e, LayerError::UnsupportedCompression("bzip2")));
         let e = apply_layer(&[7u8; 1024][..], t.path(), WhiteoutMode::Overlay).unwrap_err();
         assert_eq!(e.kind(), crate::ErrorKind::InvalidArgument);
     }

@@ -6,6 +6,7 @@
 //! This crate knows nothing of containers: "is this image used by a container"
 //! is asked of the caller (see [`store::Store::delete`]).
 
+pub mod archive;
 pub mod config;
 pub mod content;
 pub mod digest;
@@ -14,6 +15,7 @@ pub mod import;
 pub mod layer_apply;
 pub mod perms;
 pub mod reference;
+pub mod registry;
 pub mod snapshot;
 pub mod store;
 pub mod unpack;

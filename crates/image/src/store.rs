@@ -4,6 +4,9 @@
 //! - `images_by_id`: `sha256:<hex>` image id → JSON [`ImageRecord`]
 //! - `images_refs`: normalized reference (`docker.io/library/busybox:latest`,
 //!   `name@sha256:...`) → image id
+//! - `images_leases`: lease name → JSON [`LeaseRecord`]: the blobs and snapshots a pull or
+//!   load in progress has made and no record names yet, kept from every collection until
+//!   the lease is released or [`LEASE_EXPIRY`] passes (containerd's leases)
 //!
 //! Blobs and snapshots are written before the metadata that names them, and deleted after
 //! the metadata that named them is gone, so a crash leaves at worst unnamed ones, which
@@ -24,6 +27,11 @@ use crate::snapshot::{self, chain_ids, Backend, Kind, SnapshotError, Snapshotter
 
 const IMAGES: TableDefinition<&str, &[u8]> = TableDefinition::new("images_by_id");
 const REFS: TableDefinition<&str, &str> = TableDefinition::new("images_refs");
+const LEASES: TableDefinition<&str, &[u8]> = TableDefinition::new("images_leases");
+
+/// A lease not touched for this long is dropped when the store opens: what it held is
+/// garbage then.
+pub const LEASE_EXPIRY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// An image ID is the digest of its config bytes.
 pub type ImageId = Digest;
@@ -88,6 +96,25 @@ pub struct LayerRecord {
     pub blob_size: u64,
     /// Unpacked content size.
     pub size: u64,
+    /// Bytes of the uncompressed layer tar (what `save` writes), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tar_size: Option<u64>,
+}
+
+/// What a lease holds: blobs and snapshots (by name) on their way into an image.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaseRecord {
+    /// Seconds since the epoch of the last change.
+    pub updated: u64,
+    pub blobs: std::collections::BTreeSet<Digest>,
+    pub snapshots: std::collections::BTreeSet<String>,
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -163,6 +190,18 @@ impl Store {
         {
             txn.open_table(IMAGES).map_err(self::db)?;
             txn.open_table(REFS).map_err(self::db)?;
+            let mut leases = txn.open_table(LEASES).map_err(self::db)?;
+            let horizon = now_secs().saturating_sub(LEASE_EXPIRY.as_secs());
+            leases
+                .retain(|name, v| {
+                    let keep = serde_json::from_slice::<LeaseRecord>(v)
+                        .is_ok_and(|l| l.updated >= horizon);
+                    if !keep {
+                        tracing::info!(lease = name, "dropping an expired lease");
+                    }
+                    keep
+                })
+                .map_err(self::db)?;
         }
         txn.commit().map_err(self::db)?;
         let store = Store {
@@ -207,15 +246,31 @@ impl Store {
         references: &[Reference],
     ) -> Result<ImageRecord, StoreError> {
         let _g = self.shared_lock();
-        self.add_image_locked(config, layers, references)
+        self.add_image_locked(config, layers, references, None)
     }
 
-    /// [`Store::add_image`] for callers already holding the shared lock.
+    /// Records an image that came with a manifest of its own (a pull, an OCI layout), kept
+    /// byte for byte so its digest stays: `manifest` must be stored, and its layers are
+    /// the blobs of `layers`.
+    pub fn add_image_with_manifest(
+        &self,
+        config: &[u8],
+        manifest: &Digest,
+        layers: Vec<LayerRecord>,
+        references: &[Reference],
+    ) -> Result<ImageRecord, StoreError> {
+        let _g = self.shared_lock();
+        self.add_image_locked(config, layers, references, Some(manifest))
+    }
+
+    /// [`Store::add_image`] for callers already holding the shared lock; with `manifest`,
+    /// that stored manifest instead of a new Docker one.
     pub(crate) fn add_image_locked(
         &self,
         config: &[u8],
         layers: Vec<LayerRecord>,
         references: &[Reference],
+        manifest: Option<&Digest>,
     ) -> Result<ImageRecord, StoreError> {
         let id = Digest::of(config);
         let parsed = ImageConfig::from_slice(config, Some(&id))?;
@@ -238,18 +293,33 @@ impl Store {
             }
         }
         let config_info = self.content.ingest_bytes(config)?;
-        let manifest = Manifest::docker(
-            (config_info.digest.clone(), config_info.size),
-            &layers
-                .iter()
-                .map(|l| (l.blob.clone(), l.blob_size))
-                .collect::<Vec<_>>(),
-        );
-        let manifest_info = self.content.ingest_bytes(&manifest.to_vec()?)?;
+        let manifest_digest = match manifest {
+            Some(m) => {
+                let parsed = Manifest::from_slice(&self.content.read(m)?, Some(m))?;
+                let blobs: Vec<&Digest> = parsed.layers.iter().map(|d| &d.digest).collect();
+                let ours: Vec<&Digest> = layers.iter().map(|l| &l.blob).collect();
+                if parsed.config.digest != id || blobs != ours {
+                    return Err(StoreError::InvalidArgument {
+                        message: format!("manifest {m} does not match image {id}"),
+                    });
+                }
+                m.clone()
+            }
+            None => {
+                let generated = Manifest::docker(
+                    (config_info.digest.clone(), config_info.size),
+                    &layers
+                        .iter()
+                        .map(|l| (l.blob.clone(), l.blob_size))
+                        .collect::<Vec<_>>(),
+                );
+                self.content.ingest_bytes(&generated.to_vec()?)?.digest
+            }
+        };
         let record = ImageRecord {
             id: id.clone(),
             config_digest: config_info.digest,
-            manifest_digest: manifest_info.digest,
+            manifest_digest,
             size: layers.iter().map(|l| l.size).sum(),
             layers,
             created: parsed.created_time(),
@@ -272,6 +342,111 @@ impl Store {
         }
         txn.commit().map_err(db)?;
         Ok(record)
+    }
+
+    /// Adds blobs and snapshots to lease `name` (made if new): none of them is collected
+    /// until the lease is released or expires. Add before checking that a blob or
+    /// snapshot exists, so a concurrent delete either ran before (it is gone: make it) or
+    /// sees the lease.
+    pub fn lease_add(
+        &self,
+        name: &str,
+        blobs: &[Digest],
+        snapshots: &[String],
+    ) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(db)?;
+        {
+            let mut leases = txn.open_table(LEASES).map_err(db)?;
+            let mut rec: LeaseRecord = match leases.get(name).map_err(db)? {
+                Some(v) => serde_json::from_slice(v.value()).unwrap_or_default(),
+                None => LeaseRecord::default(),
+            };
+            rec.updated = now_secs();
+            rec.blobs.extend(blobs.iter().cloned());
+            rec.snapshots.extend(snapshots.iter().cloned());
+            let json = serde_json::to_vec(&rec).map_err(|source| StoreError::Corrupt {
+                key: name.to_string(),
+                source,
+            })?;
+            leases.insert(name, json.as_slice()).map_err(db)?;
+        }
+        txn.commit().map_err(db)
+    }
+
+    /// Drops lease `name` (the image naming its content is recorded, or the work is
+    /// abandoned); missing is fine.
+    pub fn lease_release(&self, name: &str) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(db)?;
+        {
+            let mut leases = txn.open_table(LEASES).map_err(db)?;
+            leases.remove(name).map_err(db)?;
+        }
+        txn.commit().map_err(db)
+    }
+
+    /// Every lease by name.
+    pub fn leases(&self) -> Result<BTreeMap<String, LeaseRecord>, StoreError> {
+        let txn = self.db.begin_read().map_err(db)?;
+        let leases = txn.open_table(LEASES).map_err(db)?;
+        let mut out = BTreeMap::new();
+        for item in leases.iter().map_err(db)? {
+            let (k, v) = item.map_err(db)?;
+            let rec = serde_json::from_slice(v.value()).map_err(|source| StoreError::Corrupt {
+                key: k.value().to_string(),
+                source,
+            })?;
+            out.insert(k.value().to_string(), rec);
+        }
+        Ok(out)
+    }
+
+    fn leased(&self) -> Result<(HashSet<Digest>, HashSet<String>), StoreError> {
+        let mut blobs = HashSet::new();
+        let mut snaps = HashSet::new();
+        for l in self.leases()?.into_values() {
+            blobs.extend(l.blobs);
+            snaps.extend(l.snapshots);
+        }
+        Ok((blobs, snaps))
+    }
+
+    /// Adds references (tags or `name@digest`) to an image.
+    pub fn add_references(&self, id: &ImageId, references: &[Reference]) -> Result<(), StoreError> {
+        if self.record(id)?.is_none() {
+            return Err(StoreError::NotFound {
+                reference: id.to_string(),
+            });
+        }
+        let txn = self.db.begin_write().map_err(db)?;
+        {
+            let mut refs = txn.open_table(REFS).map_err(db)?;
+            for r in references {
+                refs.insert(r.to_string().as_str(), id.to_string().as_str())
+                    .map_err(db)?;
+            }
+        }
+        txn.commit().map_err(db)
+    }
+
+    /// The record of image `id`, if it exists.
+    pub fn image_record(&self, id: &ImageId) -> Result<Option<ImageRecord>, StoreError> {
+        self.record(id)
+    }
+
+    /// A stored layer with this diff id (its blob is in the content store and its chain
+    /// is `chain_id`), from any image.
+    pub fn find_layer(
+        &self,
+        diff_id: &Digest,
+        chain_id: &Digest,
+    ) -> Result<Option<LayerRecord>, StoreError> {
+        Ok(self
+            .all_records()?
+            .into_iter()
+            .flat_map(|r| r.layers)
+            .find(|l| {
+                &l.diff_id == diff_id && &l.chain_id == chain_id && self.content.exists(&l.blob)
+            }))
     }
 
     fn record(&self, id: &ImageId) -> Result<Option<ImageRecord>, StoreError> {
@@ -600,6 +775,7 @@ impl Store {
 
         let others = self.all_records()?;
         let used_blobs = self.used_blobs(Some(&others))?;
+        let (_, leased_snapshots) = self.leased()?;
         for blob in [&record.config_digest, &record.manifest_digest]
             .into_iter()
             .chain(record.layers.iter().map(|l| &l.blob))
@@ -615,7 +791,7 @@ impl Store {
         // Top layer first, as Docker lists them; a layer under another image's or a
         // container's snapshot stays, and so does everything below it.
         for l in record.layers.iter().rev() {
-            if used.contains(&l.chain_id) {
+            if used.contains(&l.chain_id) || leased_snapshots.contains(&l.chain_id.to_string()) {
                 break;
             }
             match self.snapshots.remove(&l.chain_id.to_string()) {
@@ -637,14 +813,13 @@ impl Store {
                 &owned
             }
         };
-        Ok(records
-            .iter()
-            .flat_map(|r| {
-                [r.config_digest.clone(), r.manifest_digest.clone()]
-                    .into_iter()
-                    .chain(r.layers.iter().map(|l| l.blob.clone()))
-            })
-            .collect())
+        let (mut live, _) = self.leased()?;
+        live.extend(records.iter().flat_map(|r| {
+            [r.config_digest.clone(), r.manifest_digest.clone()]
+                .into_iter()
+                .chain(r.layers.iter().map(|l| l.blob.clone()))
+        }));
+        Ok(live)
     }
 
     /// Removes the committed snapshots (layers) no image uses, none in `keep` (those
@@ -658,6 +833,7 @@ impl Store {
             .flat_map(|r| r.layers.into_iter().map(|l| l.chain_id.to_string()))
             .collect();
         used.extend(keep.iter().cloned());
+        used.extend(self.leased()?.1);
         let mut removed = Vec::new();
         // Each round removes the tops of unused chains, which frees the layers below.
         loop {
@@ -749,6 +925,7 @@ mod tests {
             blob: Digest::of(b"blob"),
             blob_size: 1,
             size: 1,
+            tar_size: None,
         };
         let e = s.add_image(cfg.as_bytes(), vec![layer], &[]).unwrap_err();
         assert_eq!(e.kind(), crate::ErrorKind::InvalidArgument);

@@ -20,6 +20,8 @@ pub struct Unpacked {
     pub diff_id: Digest,
     /// Bytes of regular-file content in the layer (Docker's layer size).
     pub size: u64,
+    /// Bytes of the uncompressed layer tar.
+    pub tar_size: u64,
 }
 
 /// Unpacks a layer tar (plain or gzip) on top of the committed snapshot `parent`. The
@@ -31,10 +33,23 @@ pub fn unpack_layer(
     layer: &mut dyn Read,
     expected_diff_id: Option<&Digest>,
 ) -> Result<Unpacked, SnapshotError> {
+    unpack_layer_then(sn, parent, layer, expected_diff_id, || Ok(()))
+}
+
+/// [`unpack_layer`], calling `before_commit` once the layer is applied and its diff id
+/// checked: the snapshot is committed only if it succeeds (a pull waits there for the
+/// compressed blob's digest to be verified and stored).
+pub fn unpack_layer_then<E: From<SnapshotError>>(
+    sn: &dyn Snapshotter,
+    parent: Option<&Digest>,
+    layer: &mut dyn Read,
+    expected_diff_id: Option<&Digest>,
+    before_commit: impl FnOnce() -> Result<(), E>,
+) -> Result<Unpacked, E> {
     let key = format!("{EXTRACT_PREFIX}{}", unique_suffix());
     let parent_name = parent.map(Digest::to_string);
     sn.prepare(&key, parent_name.as_deref())?;
-    let res = apply_and_commit(sn, &key, parent, layer, expected_diff_id);
+    let res = apply_and_commit(sn, &key, parent, layer, expected_diff_id, before_commit);
     if res.is_err() {
         if let Err(e) = sn.remove(&key) {
             tracing::warn!(%key, error = %e, "removing a failed unpack");
@@ -43,31 +58,34 @@ pub fn unpack_layer(
     res
 }
 
-fn apply_and_commit(
+fn apply_and_commit<E: From<SnapshotError>>(
     sn: &dyn Snapshotter,
     key: &str,
     parent: Option<&Digest>,
     layer: &mut dyn Read,
     expected_diff_id: Option<&Digest>,
-) -> Result<Unpacked, SnapshotError> {
+    before_commit: impl FnOnce() -> Result<(), E>,
+) -> Result<Unpacked, E> {
     let applied = sn.apply(key, layer)?;
     if let Some(e) = expected_diff_id.filter(|e| **e != applied.diff_id) {
-        return Err(LayerError::DiffIdMismatch {
+        return Err(SnapshotError::from(LayerError::DiffIdMismatch {
             expected: e.clone(),
             actual: applied.diff_id,
-        }
+        })
         .into());
     }
+    before_commit()?;
     let chain = chain_id(parent, &applied.diff_id);
     match sn.commit(&chain.to_string(), key) {
         Ok(()) => {}
         Err(SnapshotError::AlreadyExists { .. }) => sn.remove(key)?,
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     }
     Ok(Unpacked {
         chain_id: chain,
         diff_id: applied.diff_id,
         size: applied.size,
+        tar_size: applied.tar_size,
     })
 }
 

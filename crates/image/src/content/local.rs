@@ -119,6 +119,12 @@ impl LocalStore {
         all
     }
 
+    /// The file an in-progress write goes to: read while it is written (a pull unpacks a
+    /// layer as it arrives), or after (a load's staged files).
+    pub(crate) fn ingest_data(&self, reference: &str) -> PathBuf {
+        self.ingest_dir(reference).join("data")
+    }
+
     fn ingest_dir(&self, reference: &str) -> PathBuf {
         self.ingest.join(Digest::of(reference.as_bytes()).hex())
     }
