@@ -6,11 +6,13 @@
 //! hierarchies are mounted at: [`detect`] finds them from /proc/self/mountinfo,
 //! and tests build a layout over a temporary directory of fixture files.
 
+mod capabilities;
 mod layout;
 mod migration;
 pub mod mountinfo;
 mod stats;
 
+pub use capabilities::{capabilities, Capabilities};
 pub use layout::{detect, detect_from_mountinfo, CgroupLayout};
 pub use migration::begin_grace_period;
 pub use stats::{

@@ -2,6 +2,7 @@
 //! listeners, the HTTP server and the routes from the Engine API to the engine.
 
 mod config;
+mod convert;
 mod listen;
 mod routes;
 mod server;

@@ -13,7 +13,6 @@ use berth_api::image::{ImageDeleteItem, ImageSummary};
 use berth_image::snapshot::{self, mount, Kind, SnapshotError};
 use berth_image::store::{ContainerUse, DeleteItem, Store};
 use berth_image::{Digest, Reference};
-use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -76,6 +75,14 @@ fn top_layer(layers: &[String]) -> Result<Option<String>> {
     }
 }
 
+/// Docker's driver name for a snapshotter's.
+fn storage_driver_name(snapshotter: &str) -> &'static str {
+    match snapshotter {
+        "overlay" => "overlay2",
+        _ => "vfs",
+    }
+}
+
 /// Containers' snapshot keys are their ids: 64 hex characters.
 fn is_container_id(key: &str) -> bool {
     key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit())
@@ -91,6 +98,12 @@ impl ImageService {
         Ok(Self {
             store: Arc::new(Store::open(data_root, db)?),
         })
+    }
+
+    /// Docker's name for the storage driver in use: `overlay2` for the overlay snapshotter,
+    /// `vfs` (Docker's copying driver) for the native one.
+    pub fn storage_driver(&self) -> &'static str {
+        storage_driver_name(self.store.snapshots().name())
     }
 
     pub fn count(&self) -> usize {
@@ -247,7 +260,7 @@ impl ImageService {
         self.store.get(id).ok().map(|i| i.record.size)
     }
 
-    pub fn inspect(&self, name: &str) -> Result<Value> {
+    pub fn inspect(&self, name: &str) -> Result<ImageDetails> {
         let image = self.store.get(name).map_err(|e| {
             if e.kind() == ErrorKind::NotFound {
                 EngineError::not_found(format!("No such image: {name}"))
@@ -268,32 +281,34 @@ impl ImageService {
             .filter(|r| r.digest().is_some())
             .map(|r| r.familiar())
             .collect();
-        Ok(json!({
-            "Id": image.record.id.to_string(),
-            "RepoTags": repo_tags,
-            "RepoDigests": repo_digests,
-            "Parent": "",
-            "Comment": cfg.history.last().and_then(|h| h.comment.clone()).unwrap_or_default(),
-            "Created": created_rfc3339(image.record.created),
-            "DockerVersion": "",
-            "Author": cfg.author.clone().unwrap_or_default(),
-            "Config": cfg.config,
-            "Architecture": cfg.architecture,
-            "Variant": cfg.variant,
-            "Os": cfg.os,
-            "Size": image.record.size,
-            "GraphDriver": {"Name": "overlay2", "Data": {}},
-            "RootFS": {"Type": "layers", "Layers": cfg.rootfs.diff_ids.iter().map(|d| d.to_string()).collect::<Vec<_>>()},
-            "Metadata": {"LastTagTime": berth_api::container::ZERO_TIME},
-        }))
+        Ok(ImageDetails {
+            id: image.record.id.to_string(),
+            repo_tags,
+            repo_digests,
+            comment: cfg
+                .history
+                .last()
+                .and_then(|h| h.comment.clone())
+                .unwrap_or_default(),
+            created: created_rfc3339(image.record.created),
+            author: cfg.author.clone().unwrap_or_default(),
+            config: cfg.config,
+            architecture: cfg.architecture,
+            variant: cfg.variant,
+            os: cfg.os,
+            size: image.record.size,
+            driver: self.storage_driver(),
+            diff_ids: cfg.rootfs.diff_ids.iter().map(|d| d.to_string()).collect(),
+        })
     }
 
-    pub fn history(&self, name: &str) -> Result<Vec<Value>> {
+    /// The image's layers, newest first: only the top one carries the image's id and tags.
+    pub fn history(&self, name: &str) -> Result<Vec<HistoryEntry>> {
         let image = self.store.get(name)?;
         let cfg = self.store.config(&image.record.id)?;
         let tags: Vec<String> = image.references.iter().map(|r| r.familiar()).collect();
         let mut layer_sizes = image.record.layers.iter().map(|l| l.size);
-        let mut out: Vec<Value> = cfg
+        let mut out: Vec<HistoryEntry> = cfg
             .history
             .iter()
             .map(|h| {
@@ -302,23 +317,61 @@ impl ImageService {
                 } else {
                     layer_sizes.next().unwrap_or(0)
                 };
-                json!({
-                    "Id": "<missing>",
-                    "Created": h.created.as_deref().and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok()).map_or(0, |t| t.timestamp()),
-                    "CreatedBy": h.created_by.clone().unwrap_or_default(),
-                    "Tags": null,
-                    "Size": size,
-                    "Comment": h.comment.clone().unwrap_or_default(),
-                })
+                HistoryEntry {
+                    id: None,
+                    created: h
+                        .created
+                        .as_deref()
+                        .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
+                        .map_or(0, |t| t.timestamp()),
+                    created_by: h.created_by.clone().unwrap_or_default(),
+                    tags: None,
+                    size,
+                    comment: h.comment.clone().unwrap_or_default(),
+                }
             })
             .collect();
         out.reverse();
         if let Some(top) = out.first_mut() {
-            top["Id"] = json!(image.record.id.to_string());
-            top["Tags"] = json!(tags);
+            top.id = Some(image.record.id.to_string());
+            top.tags = Some(tags);
         }
         Ok(out)
     }
+}
+
+/// An image as inspect shows it.
+#[derive(Debug, Clone)]
+pub struct ImageDetails {
+    pub id: String,
+    pub repo_tags: Vec<String>,
+    pub repo_digests: Vec<String>,
+    pub comment: String,
+    /// RFC 3339 (Go's zero time when unknown).
+    pub created: String,
+    pub author: String,
+    pub config: Option<berth_image::config::ContainerConfig>,
+    pub architecture: String,
+    pub variant: Option<String>,
+    pub os: String,
+    pub size: u64,
+    /// Docker's storage driver name (`overlay2` or `vfs`).
+    pub driver: &'static str,
+    pub diff_ids: Vec<String>,
+}
+
+/// One layer of an image's history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEntry {
+    /// The image's id on the top layer only.
+    pub id: Option<String>,
+    /// Unix seconds.
+    pub created: i64,
+    pub created_by: String,
+    /// The image's references on the top layer only.
+    pub tags: Option<Vec<String>>,
+    pub size: u64,
+    pub comment: String,
 }
 
 impl Engine {
@@ -406,11 +459,11 @@ impl Engine {
             let users = self.containers_using(&id.to_string());
             users
                 .iter()
-                .find(|r| r.state.running)
+                .find(|r| r.state.is_running())
                 .or(users.first())
                 .map(|r| ContainerUse {
                     container_id: r.id.clone(),
-                    running: r.state.running,
+                    running: r.state.is_running(),
                 })
         };
         let items = self.images.store.delete(name, force, &in_use)?;
@@ -482,6 +535,7 @@ impl Engine {
 mod tests {
     use super::*;
     use berth_image::snapshot::mount::is_mounted;
+    use serde_json::json;
     use std::fs;
 
     const ID: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";

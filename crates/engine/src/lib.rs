@@ -7,6 +7,7 @@ pub mod container;
 pub mod error;
 pub mod events;
 pub mod images;
+pub mod model;
 mod names;
 mod netns;
 mod store;
@@ -42,8 +43,7 @@ impl Engine {
     pub async fn open(config: EngineConfig) -> Result<Arc<Self>> {
         config.private_dirs()?;
         let db_path = config.data_root.join("metadata.redb");
-        let db = redb::Database::create(&db_path)
-            .map_err(|e| EngineError::internal(format!("metadata store: {e}")))?;
+        let db = redb::Database::create(&db_path).map_err(|e| store::StoreError::Db(e.into()))?;
         // It holds every container's environment.
         std::fs::set_permissions(&db_path, std::fs::Permissions::from_mode(0o600))?;
         let db = Arc::new(db);
@@ -143,7 +143,7 @@ impl Engine {
 
     /// Writes the record through to the metadata store.
     fn persist(&self, rec: &ContainerRecord) -> Result<()> {
-        self.store.put(rec)
+        Ok(self.store.put(rec)?)
     }
 
     /// Publishes a container event with Docker's attributes (name, image, labels).

@@ -35,7 +35,12 @@ pub async fn list(State(engine): State<AppState>, q: Query) -> ApiResult {
         size: flag(&q, "size"),
         filters: filters(&q)?,
     };
-    Ok(json(StatusCode::OK, &engine.list_containers(&opts)?))
+    let list: Vec<_> = engine
+        .list_containers(&opts)?
+        .into_iter()
+        .map(crate::convert::container::summary)
+        .collect();
+    Ok(json(StatusCode::OK, &list))
 }
 
 pub async fn create(
@@ -60,7 +65,7 @@ pub async fn inspect(
 ) -> ApiResult {
     Ok(json(
         StatusCode::OK,
-        &engine.inspect_container(&id, flag(&q, "size"))?,
+        &crate::convert::container::inspect(engine.inspect_container(&id, flag(&q, "size"))?),
     ))
 }
 
@@ -311,6 +316,7 @@ pub async fn stats(State(engine): State<AppState>, Path(id): Path<String>, q: Qu
     let body =
         futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|v| (v, rx)) })
             .map(|v| {
+                let v = crate::convert::stats::sample(v);
                 let mut b = serde_json::to_vec(&v).unwrap_or_default();
                 b.push(b'\n');
                 Ok::<_, std::io::Error>(Bytes::from(b))

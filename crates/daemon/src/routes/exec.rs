@@ -69,7 +69,7 @@ pub async fn start(
                         }
                     }
                     Err(e) => {
-                        let msg = format!("{}\r\n", e.message);
+                        let msg = format!("{}\r\n", e.message());
                         let bytes = if tty {
                             msg.into_bytes()
                         } else {

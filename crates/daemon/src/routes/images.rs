@@ -76,8 +76,14 @@ fn split_verb<'a>(rest: &'a str, verbs: &[&'a str]) -> (&'a str, Option<&'a str>
 
 pub async fn get_dispatch(State(engine): State<AppState>, Path(rest): Path<String>) -> ApiResult {
     match split_verb(&rest, &["json", "history"]) {
-        (name, Some("json")) => Ok(json(StatusCode::OK, &engine.images.inspect(name)?)),
-        (name, Some("history")) => Ok(json(StatusCode::OK, &engine.images.history(name)?)),
+        (name, Some("json")) => Ok(json(
+            StatusCode::OK,
+            &crate::convert::image::inspect(engine.images.inspect(name)?),
+        )),
+        (name, Some("history")) => Ok(json(
+            StatusCode::OK,
+            &crate::convert::image::history(engine.images.history(name)?),
+        )),
         _ => Err(EngineError::not_found(format!("page not found: /images/{rest}")).into()),
     }
 }

@@ -98,7 +98,7 @@ impl IntoResponse for ApiError {
             Self::Engine(e) => e,
             Self::Status(status, message) => return error_response(status, &message),
         };
-        let status = match e.kind {
+        let status = match e.kind() {
             ErrorKind::InvalidArgument => StatusCode::BAD_REQUEST,
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::Conflict | ErrorKind::AlreadyExists => StatusCode::CONFLICT,
@@ -106,7 +106,7 @@ impl IntoResponse for ApiError {
             ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        error_response(status, &e.message)
+        error_response(status, &e.message())
     }
 }
 

@@ -71,7 +71,7 @@ fn go_arch() -> &'static str {
 }
 
 pub async fn info(State(engine): State<AppState>) -> Response {
-    json(StatusCode::OK, &engine.info())
+    json(StatusCode::OK, &crate::convert::system::info(engine.info()))
 }
 
 /// Parses `since`/`until`: Unix seconds (with fraction) or RFC 3339.

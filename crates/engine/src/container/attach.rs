@@ -73,7 +73,7 @@ impl Engine {
         let _op = c.op.lock().await;
         let rec = c.snapshot();
         self.container_event(&rec, "attach", &[]);
-        if rec.state.running {
+        if rec.state.is_running() {
             let shim = ShimClient::new(&self.config.shim_state_dir(&rec.id));
             let stream = open_attach(&shim, opts).await?;
             return Ok((rec.config.tty, AttachHandle::Ready(stream)));
@@ -112,7 +112,7 @@ impl Engine {
     pub async fn resize_container(&self, name: &str, height: u16, width: u16) -> Result<()> {
         let c = self.container(name)?;
         let rec = c.snapshot();
-        if !rec.state.running {
+        if !rec.state.is_running() {
             return Err(EngineError::conflict(format!(
                 "Container {} is not running",
                 rec.id

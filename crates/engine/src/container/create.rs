@@ -3,7 +3,7 @@
 use super::{now_rfc3339, Container, ContainerRecord};
 use crate::error::{EngineError, Result};
 use crate::{names, Engine};
-use berth_api::container::{ContainerCreateRequest, ContainerState, RestartPolicy};
+use berth_api::container::{ContainerCreateRequest, RestartPolicy};
 use berth_image::perms::{private_dir, write_file, PRIVATE_DIR};
 use std::path::Path;
 use std::sync::Arc;
@@ -117,7 +117,7 @@ impl Engine {
             host_config: host,
             path,
             args: argv,
-            state: ContainerState::default(),
+            state: crate::model::State::default(),
             restart_count: 0,
             manually_stopped: false,
         };

@@ -94,13 +94,13 @@ impl Engine {
     pub fn exec_create(&self, name: &str, config: ExecConfig) -> Result<String> {
         let c = self.container(name)?;
         let rec = c.snapshot();
-        if !rec.state.running {
+        if !rec.state.is_running() {
             return Err(EngineError::conflict(format!(
                 "container {} is not running",
                 rec.id
             )));
         }
-        if rec.state.paused {
+        if rec.state.is_paused() {
             return Err(EngineError::conflict(format!(
                 "Container {} is paused, unpause the container before exec",
                 rec.id
@@ -145,7 +145,7 @@ impl Engine {
         }
         let c = self.container(&exec.container_id)?;
         let rec = c.snapshot();
-        if !rec.state.running {
+        if !rec.state.is_running() {
             return Err(EngineError::conflict(format!(
                 "container {} is not running",
                 rec.id
@@ -172,13 +172,18 @@ impl Engine {
         if cfg.privileged {
             grant_capabilities(&mut process, &self.host_info.capabilities);
         }
-        let mut process = serde_json::to_value(&process)?;
         let size = start.console_size.as_ref().or(cfg.console_size.as_ref());
         if let Some([h, w]) = size.map(|s| s.as_slice()).filter(|s| s.len() == 2) {
             if tty && *h > 0 && *w > 0 {
-                process["consoleSize"] = serde_json::json!({"height": h, "width": w});
+                let console = oci_spec::runtime::BoxBuilder::default()
+                    .height(u64::from(*h))
+                    .width(u64::from(*w))
+                    .build()
+                    .map_err(|e| EngineError::internal(e.to_string()))?;
+                process.set_console_size(Some(console));
             }
         }
+        let process = serde_json::to_value(&process)?;
         let req = Request::Exec {
             id: exec_id.to_string(),
             process,

@@ -1,126 +1,117 @@
-//! `GET /containers/{id}/json`: the record in Docker's inspect shape.
+//! `GET /containers/{id}/json`: what inspect shows of a container, in the engine's terms (the
+//! daemon shapes Docker's answer from it).
 
 use super::ContainerRecord;
 use crate::error::Result;
 use crate::Engine;
-use berth_api::container::MountPoint;
-use serde_json::{json, Value};
+use std::path::PathBuf;
+
+/// A container as inspect shows it.
+#[derive(Debug, Clone)]
+pub struct ContainerDetails {
+    pub record: ContainerRecord,
+    /// The OCI runtime's name as `/info` lists it (`berth` or `runc`).
+    pub runtime: &'static str,
+    pub resolv_conf_path: PathBuf,
+    pub hostname_path: PathBuf,
+    pub hosts_path: PathBuf,
+    pub log_path: PathBuf,
+    pub storage: StorageDetails,
+    pub mounts: Vec<MountView>,
+    /// Only when asked for (they walk the writable layer).
+    pub sizes: Option<Sizes>,
+}
+
+/// The storage driver's facts about a container's rootfs (`GraphDriver`).
+#[derive(Debug, Clone)]
+pub struct StorageDetails {
+    /// Docker's driver name: `overlay2`, or `vfs` for the copying backend.
+    pub driver: &'static str,
+    pub merged_dir: PathBuf,
+    pub upper_dir: PathBuf,
+    pub work_dir: Option<PathBuf>,
+}
+
+/// Bytes written by the container, and its whole rootfs (image + writes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sizes {
+    pub rw: u64,
+    pub root_fs: u64,
+}
+
+/// A bind mount of the container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountView {
+    pub source: PathBuf,
+    pub destination: String,
+    pub readonly: bool,
+    /// `rprivate` unless asked otherwise.
+    pub propagation: String,
+}
 
 impl Engine {
-    pub fn inspect_container(&self, name: &str, size: bool) -> Result<Value> {
+    pub fn inspect_container(&self, name: &str, size: bool) -> Result<ContainerDetails> {
         let c = self.container(name)?;
         let rec = c.snapshot();
-        let mut v = self.inspect_value(&rec);
-        if size {
-            let (rw, root) = self.container_sizes(&rec);
-            v["SizeRw"] = json!(rw);
-            v["SizeRootFs"] = json!(root);
-        }
-        Ok(v)
+        Ok(self.details(rec, size))
     }
 
-    pub(super) fn mount_points(rec: &ContainerRecord) -> Vec<MountPoint> {
+    /// `berth` for the built-in runtime, else `runc`.
+    pub fn runtime_name(&self) -> &'static str {
+        if self.config.runtime == "builtin" {
+            "berth"
+        } else {
+            "runc"
+        }
+    }
+
+    pub(super) fn mount_points(rec: &ContainerRecord) -> Vec<MountView> {
         rec.host_config
             .binds
             .iter()
             .flatten()
             .filter_map(|b| super::spec::parse_bind(b).ok())
-            .map(|b| MountPoint {
-                r#type: "bind".into(),
-                source: b.source.display().to_string(),
+            .map(|b| MountView {
+                source: b.source,
                 destination: b.destination,
-                mode: if b.readonly {
-                    "ro".into()
-                } else {
-                    String::new()
-                },
-                rw: !b.readonly,
+                readonly: b.readonly,
                 propagation: b.propagation.unwrap_or_else(|| "rprivate".into()),
-                ..MountPoint::default()
             })
             .collect()
     }
 
-    fn inspect_value(&self, rec: &ContainerRecord) -> Value {
+    fn details(&self, rec: ContainerRecord, size: bool) -> ContainerDetails {
         let dir = self.config.container_dir(&rec.id);
-        let path = |f: &str| dir.join(f).display().to_string();
-        let (upper, work) = self.images.rootfs_dirs(&rec.id, &dir);
-        let (upper, work) = (
-            upper.display().to_string(),
-            work.map(|w| w.display().to_string()),
-        );
-        let mut host_config = serde_json::to_value(&rec.host_config).unwrap_or(json!({}));
-        host_config["Runtime"] = json!(if self.config.runtime == "builtin" {
-            "berth"
-        } else {
-            "runc"
-        });
-        let networks = if rec.host_config.network_mode == "host" {
-            json!({"host": {"NetworkID": "host", "EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "MacAddress": ""}})
-        } else {
-            json!({"none": {"NetworkID": "none", "EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "MacAddress": ""}})
-        };
-        json!({
-            "Id": rec.id,
-            "Created": rec.created,
-            "Path": rec.path,
-            "Args": rec.args,
-            "State": rec.state,
-            "Image": rec.image_id,
-            "ResolvConfPath": path("resolv.conf"),
-            "HostnamePath": path("hostname"),
-            "HostsPath": path("hosts"),
-            "LogPath": path(&format!("{}-json.log", rec.id)),
-            "Name": format!("/{}", rec.name),
-            "RestartCount": rec.restart_count,
-            "Driver": "overlay2",
-            "Platform": "linux",
-            "MountLabel": "",
-            "ProcessLabel": "",
-            "AppArmorProfile": "",
-            "ExecIDs": Value::Null,
-            "HostConfig": host_config,
-            "GraphDriver": {
-                "Name": "overlay2",
-                "Data": {
-                    "MergedDir": path("rootfs"),
-                    "UpperDir": upper,
-                    "WorkDir": work,
-                }
+        let (upper_dir, work_dir) = self.images.rootfs_dirs(&rec.id, &dir);
+        ContainerDetails {
+            runtime: self.runtime_name(),
+            resolv_conf_path: dir.join("resolv.conf"),
+            hostname_path: dir.join("hostname"),
+            hosts_path: dir.join("hosts"),
+            log_path: dir.join(format!("{}-json.log", rec.id)),
+            storage: StorageDetails {
+                driver: self.images.storage_driver(),
+                merged_dir: dir.join("rootfs"),
+                upper_dir,
+                work_dir,
             },
-            "Mounts": Self::mount_points(rec),
-            "Config": rec.config,
-            "NetworkSettings": {
-                "Bridge": "",
-                "SandboxID": "",
-                "HairpinMode": false,
-                "LinkLocalIPv6Address": "",
-                "LinkLocalIPv6PrefixLen": 0,
-                "Ports": {},
-                "SandboxKey": "",
-                "SecondaryIPAddresses": Value::Null,
-                "SecondaryIPv6Addresses": Value::Null,
-                "EndpointID": "",
-                "Gateway": "",
-                "GlobalIPv6Address": "",
-                "GlobalIPv6PrefixLen": 0,
-                "IPAddress": "",
-                "IPPrefixLen": 0,
-                "IPv6Gateway": "",
-                "MacAddress": "",
-                "Networks": networks,
-            }
-        })
+            mounts: Self::mount_points(&rec),
+            sizes: size.then(|| self.container_sizes(&rec)),
+            record: rec,
+        }
     }
 
     /// Bytes written by the container (its upper dir) and the whole rootfs (image + upper).
-    pub(super) fn container_sizes(&self, rec: &ContainerRecord) -> (u64, u64) {
+    pub(super) fn container_sizes(&self, rec: &ContainerRecord) -> Sizes {
         let rw = self
             .images
             .rw_size(&rec.id)
             .unwrap_or_else(|| dir_size(&self.config.container_dir(&rec.id).join("upper")));
         let image = self.images.size_of(&rec.image_id).unwrap_or(0);
-        (rw, rw + image)
+        Sizes {
+            rw,
+            root_fs: rw + image,
+        }
     }
 }
 

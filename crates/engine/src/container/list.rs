@@ -1,10 +1,9 @@
 //! `GET /containers/json` (`docker ps`): summaries and Docker's filters.
 
+use super::inspect::{MountView, Sizes};
 use super::ContainerRecord;
 use crate::error::{EngineError, Result};
 use crate::Engine;
-use berth_api::units::human_duration;
-use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Default)]
@@ -22,7 +21,7 @@ const KNOWN_FILTERS: &[&str] = &[
 ];
 
 impl Engine {
-    pub fn list_containers(&self, opts: &ListOptions) -> Result<Vec<Value>> {
+    pub fn list_containers(&self, opts: &ListOptions) -> Result<Vec<ContainerSummary>> {
         for key in opts.filters.keys() {
             if !KNOWN_FILTERS.contains(&key.as_str()) {
                 return Err(EngineError::invalid(format!("invalid filter '{key}'")));
@@ -62,7 +61,7 @@ impl Engine {
         let since = created_of("since");
         let mut out = Vec::new();
         for rec in recs {
-            if !all && !rec.state.running {
+            if !all && !rec.state.is_running() {
                 continue;
             }
             if before.as_ref().is_some_and(|b| rec.created >= *b)
@@ -73,7 +72,7 @@ impl Engine {
             if !self.filters_match(&rec, &opts.filters) {
                 continue;
             }
-            out.push(self.summary(&rec, opts.size));
+            out.push(self.summary(rec, opts.size));
             if opts.limit.is_some_and(|n| out.len() >= n) {
                 break;
             }
@@ -88,7 +87,7 @@ impl Engine {
     ) -> bool {
         filters.iter().all(|(key, values)| {
             values.iter().any(|v| match key.as_str() {
-                "status" => rec.state.status == *v,
+                "status" => rec.state.status().as_str() == *v,
                 "name" => rec.name.contains(v.trim_start_matches('/')),
                 "id" => rec.id.starts_with(v.as_str()),
                 "label" => {
@@ -106,8 +105,8 @@ impl Engine {
                             .is_ok_and(|img| img.id == rec.image_id)
                 }
                 "exited" => {
-                    !rec.state.running
-                        && rec.state.status == "exited"
+                    !rec.state.is_running()
+                        && rec.state.status() == crate::model::ContainerStatus::Exited
                         && v.parse::<i32>().is_ok_and(|c| c == rec.state.exit_code)
                 }
                 "network" => rec.host_config.network_mode == *v,
@@ -116,7 +115,7 @@ impl Engine {
         })
     }
 
-    fn summary(&self, rec: &ContainerRecord, size: bool) -> Value {
+    fn summary(&self, rec: ContainerRecord, size: bool) -> ContainerSummary {
         let created = chrono::DateTime::parse_from_rfc3339(&rec.created)
             .map(|t| t.timestamp())
             .unwrap_or(0);
@@ -129,59 +128,24 @@ impl Engine {
                 command.push_str(a);
             }
         }
-        let network = rec.host_config.network_mode.clone();
-        let mut v = json!({
-            "Id": rec.id,
-            "Names": [format!("/{}", rec.name)],
-            "Image": rec.config.image,
-            "ImageID": rec.image_id,
-            "Command": command,
-            "Created": created,
-            "Ports": [],
-            "Labels": rec.config.labels.clone().unwrap_or_default(),
-            "State": rec.state.status,
-            "Status": status_text(rec),
-            "HostConfig": {"NetworkMode": network},
-            "NetworkSettings": {"Networks": {network.clone(): {"NetworkID": network, "IPAddress": "", "Gateway": "", "MacAddress": ""}}},
-            "Mounts": Self::mount_points(rec),
-        });
-        if size {
-            let (rw, root) = self.container_sizes(rec);
-            v["SizeRw"] = json!(rw);
-            v["SizeRootFs"] = json!(root);
+        ContainerSummary {
+            created,
+            command,
+            mounts: Self::mount_points(&rec),
+            sizes: size.then(|| self.container_sizes(&rec)),
+            record: rec,
         }
-        v
     }
 }
 
-/// Docker's human status: `Up 5 seconds`, `Exited (0) 2 minutes ago`, `Created`...
-pub fn status_text(rec: &ContainerRecord) -> String {
-    let ago = |t: &str| -> Option<String> {
-        let t = chrono::DateTime::parse_from_rfc3339(t).ok()?;
-        let secs = (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds();
-        Some(human_duration(secs.max(0) as f64))
-    };
-    let s = &rec.state;
-    match s.status.as_str() {
-        "running" | "paused" => {
-            let up = ago(&s.started_at).unwrap_or_default();
-            if s.paused {
-                format!("Up {up} (Paused)")
-            } else {
-                format!("Up {up}")
-            }
-        }
-        "restarting" => format!(
-            "Restarting ({}) {} ago",
-            s.exit_code,
-            ago(&s.finished_at).unwrap_or_default()
-        ),
-        "exited" => format!(
-            "Exited ({}) {} ago",
-            s.exit_code,
-            ago(&s.finished_at).unwrap_or_default()
-        ),
-        "created" => "Created".into(),
-        other => other.to_string(),
-    }
+/// One container of a list, in the engine's terms.
+#[derive(Debug, Clone)]
+pub struct ContainerSummary {
+    pub record: ContainerRecord,
+    /// Unix seconds.
+    pub created: i64,
+    /// The command line as `docker ps` shows it.
+    pub command: String,
+    pub mounts: Vec<MountView>,
+    pub sizes: Option<Sizes>,
 }

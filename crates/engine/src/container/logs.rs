@@ -93,7 +93,7 @@ impl Engine {
             .join(format!("{}-json.log", rec.id));
         let mut life = c.lifecycle.subscribe();
         let exits_at_start = life.borrow().exits;
-        let mut running = rec.state.running || rec.state.restarting;
+        let mut running = rec.state.is_running() || rec.state.is_restarting();
         let (tx, rx) = mpsc::channel(256);
         tokio::spawn(async move {
             let file = match tokio::fs::File::open(&path).await {

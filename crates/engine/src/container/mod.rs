@@ -15,7 +15,7 @@ mod restart_policy;
 mod shim_process;
 mod spec;
 mod start;
-mod stats;
+pub mod stats;
 mod stop;
 mod top;
 mod user;
@@ -23,11 +23,13 @@ mod wait;
 
 pub use attach::{AttachHandle, AttachOptions, ShimStream};
 pub use exec::ExecStream;
-pub use list::ListOptions;
+pub use inspect::{ContainerDetails, MountView, Sizes, StorageDetails};
+pub use list::{ContainerSummary, ListOptions};
 pub use logs::{parse_timestamp, LogOptions, LogRecord};
 pub use wait::WaitCondition;
 
-use berth_api::container::{ContainerConfig, ContainerState, HostConfig};
+use crate::model::{Event, State, TransitionError};
+use berth_api::container::{ContainerConfig, HostConfig};
 use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
 use tokio::sync::watch;
@@ -50,7 +52,7 @@ pub struct ContainerRecord {
     /// Resolved entrypoint + cmd: what runs as PID 1 (after `--init` if asked).
     pub path: String,
     pub args: Vec<String>,
-    pub state: ContainerState,
+    pub state: State,
     pub restart_count: i64,
     /// Set by `stop`/`kill`, cleared by `start`: restart policies leave such a container alone.
     pub manually_stopped: bool,
@@ -58,7 +60,7 @@ pub struct ContainerRecord {
 
 impl ContainerRecord {
     pub fn is_running(&self) -> bool {
-        self.state.running
+        self.state.is_running()
     }
 }
 
@@ -112,6 +114,23 @@ impl Container {
         };
         f(&mut guard);
         guard.clone()
+    }
+
+    /// The one way a container's status changes: `event` moves it through the lifecycle
+    /// table (or is refused, leaving the record as it was), then `f` records what goes with it.
+    pub fn transition<F: FnOnce(&mut ContainerRecord)>(
+        &self,
+        event: Event,
+        f: F,
+    ) -> Result<ContainerRecord, TransitionError> {
+        let mut guard = match self.record.lock() {
+            Ok(r) => r,
+            Err(p) => p.into_inner(),
+        };
+        let id = guard.id.clone();
+        guard.state.apply(&id, event)?;
+        f(&mut guard);
+        Ok(guard.clone())
     }
 
     pub fn id(&self) -> String {

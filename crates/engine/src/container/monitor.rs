@@ -3,6 +3,7 @@
 
 use super::shim_process::ShimProcess;
 use super::{now_rfc3339, restart_policy, Container};
+use crate::model::Event;
 use crate::Engine;
 use berth_shim_protocol::client::ShimClient;
 use berth_shim_protocol::{read_exit_file, ExitStatus, Request, Response};
@@ -47,15 +48,19 @@ impl Engine {
         // The run is released before the container reads as exited: a start, which waits for
         // that, then never overlaps the release (unmount, state dir, cgroups) of the run before.
         self.release_run(&c.snapshot()).await;
-        let rec = c.update(|r| {
-            r.state.status = "exited".into();
-            r.state.running = false;
-            r.state.paused = false;
+        let record_exit = |r: &mut super::ContainerRecord| {
             r.state.pid = 0;
             r.state.exit_code = st.exit_code;
             r.state.oom_killed = st.oom_killed;
             r.state.finished_at = st.finished_at.clone();
-        });
+        };
+        let rec = match c.transition(Event::Exit, record_exit) {
+            Ok(rec) => rec,
+            Err(e) => {
+                tracing::error!(id = %c.id(), "settling an exit: {e}");
+                c.snapshot()
+            }
+        };
         // An auto-removed container's record is deleted in a moment; were the daemon to stop
         // first, it would settle (and remove) the container again at its next start.
         if !rec.host_config.auto_remove {
@@ -85,26 +90,24 @@ impl Engine {
         if let Some(delay) = restart_policy::after_exit(&rec) {
             let engine = self.clone();
             let c = c.clone();
-            c.update(|r| {
-                r.state.restarting = true;
-                r.state.status = "restarting".into();
-            });
+            if let Err(e) = c.transition(Event::ScheduleRestart, |_| {}) {
+                tracing::error!(id = %rec.id, "scheduling a restart: {e}");
+                return;
+            }
             tokio::spawn(async move {
                 tokio::time::sleep(delay).await;
                 let _op = c.op.lock().await;
                 let rec = c.snapshot();
-                if rec.manually_stopped || rec.state.running || !rec.state.restarting {
+                if rec.manually_stopped || !rec.state.is_restarting() {
                     return;
                 }
                 let rec = c.update(|r| r.restart_count += 1);
                 engine.container_event(&rec, "restart", &[]);
                 if let Err(e) = engine.start_locked(&c).await {
                     tracing::warn!(id = %rec.id, "restart failed: {e}");
-                    let rec = c.update(|r| {
-                        r.state.restarting = false;
-                        r.state.status = "exited".into();
-                    });
-                    let _ = engine.persist(&rec);
+                    if let Ok(rec) = c.transition(Event::CancelRestart, |_| {}) {
+                        let _ = engine.persist(&rec);
+                    }
                 }
             });
         }

@@ -1,6 +1,7 @@
 //! `pause` and `unpause`, through the cgroup freezer.
 
 use crate::error::{EngineError, Result};
+use crate::model::Event;
 use crate::Engine;
 use berth_cgroups as cgroups;
 
@@ -9,28 +10,14 @@ impl Engine {
         let c = self.container(name)?;
         let _op = c.op.lock().await;
         let rec = c.snapshot();
-        if !rec.state.running {
-            return Err(EngineError::conflict(format!(
-                "Container {} is not running",
-                rec.id
-            )));
-        }
-        if rec.state.paused {
-            return Err(EngineError::conflict(format!(
-                "Container {} is already paused",
-                rec.id
-            )));
-        }
+        rec.state.check(&rec.id, Event::Pause)?;
         let (layout, path) = (self.cgroup_layout.clone(), self.cgroup_path(&rec.id));
         // The kernel may take a while to freeze: wait on a blocking thread, not tokio's workers.
         tokio::task::spawn_blocking(move || cgroups::freeze(&layout, &path))
             .await
             .map_err(|e| EngineError::internal(format!("pausing container: {e}")))?
             .map_err(|e| EngineError::internal(format!("pausing container: {e}")))?;
-        let rec = c.update(|r| {
-            r.state.paused = true;
-            r.state.status = "paused".into();
-        });
+        let rec = c.transition(Event::Pause, |_| {})?;
         self.persist(&rec)?;
         self.container_event(&rec, "pause", &[]);
         Ok(())
@@ -40,17 +27,9 @@ impl Engine {
         let c = self.container(name)?;
         let _op = c.op.lock().await;
         let rec = c.snapshot();
-        if !rec.state.paused {
-            return Err(EngineError::conflict(format!(
-                "Container {} is not paused",
-                rec.id
-            )));
-        }
+        rec.state.check(&rec.id, Event::Unpause)?;
         self.thaw(&rec.id)?;
-        let rec = c.update(|r| {
-            r.state.paused = false;
-            r.state.status = if r.state.running { "running" } else { "exited" }.into();
-        });
+        let rec = c.transition(Event::Unpause, |_| {})?;
         self.persist(&rec)?;
         self.container_event(&rec, "unpause", &[]);
         Ok(())

@@ -22,7 +22,7 @@ impl Engine {
         for rec in records {
             let c = Arc::new(Container::new(rec.clone()));
             self.insert(c.clone());
-            if !(rec.state.running || rec.state.restarting) {
+            if !(rec.state.is_running() || rec.state.is_restarting()) {
                 if restart_policy::at_daemon_start(&rec) {
                     to_restart.push(c);
                 }
@@ -50,7 +50,7 @@ impl Engine {
                     let rec = c.snapshot();
                     if !rec.host_config.auto_remove
                         && restart_policy::at_daemon_start(&rec)
-                        && !rec.state.restarting
+                        && !rec.state.is_restarting()
                     {
                         to_restart.push(c);
                     }

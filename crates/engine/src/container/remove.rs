@@ -1,6 +1,7 @@
 //! `DELETE /containers/{id}`.
 
 use crate::error::{EngineError, Result};
+use crate::model::Event;
 use crate::Engine;
 use std::sync::Arc;
 
@@ -9,9 +10,9 @@ impl Engine {
         let c = self.container(name)?;
         let _op = c.op.lock().await;
         let rec = c.snapshot();
-        if rec.state.running {
+        if rec.state.is_running() {
             if !force {
-                let what = if rec.state.paused {
+                let what = if rec.state.is_paused() {
                     "paused"
                 } else {
                     "running"
@@ -23,10 +24,17 @@ impl Engine {
             }
             self.stop_locked(&c, libc::SIGKILL, 30).await?;
         }
-        let rec = c.update(|r| {
-            r.manually_stopped = true;
-            r.state.restarting = false;
-        });
+        // A pending restart is cancelled; the status moves to `removing` in memory only (the
+        // record is deleted next).
+        let status = c.snapshot().state.status();
+        if status == crate::model::ContainerStatus::Removing {
+            // Another remove (auto-remove, `rm -f`) got here first.
+            return Ok(());
+        }
+        if status == crate::model::ContainerStatus::Restarting {
+            c.transition(Event::CancelRestart, |_| {})?;
+        }
+        let rec = c.transition(Event::Remove, |r| r.manually_stopped = true)?;
         // The record goes first: from here on the container does not exist, whatever happens
         // to its files (swept at the next start if we crash now).
         self.store.delete(&rec.id)?;

@@ -43,7 +43,7 @@ fn should_restart(rec: &ContainerRecord, daemon_start: bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use berth_api::container::{ContainerState, HostConfig, RestartPolicy};
+    use berth_api::container::{HostConfig, RestartPolicy};
 
     fn rec(policy: &str, max: i64, code: i32, count: i64, stopped: bool) -> ContainerRecord {
         ContainerRecord {
@@ -62,9 +62,10 @@ mod tests {
             },
             path: "true".into(),
             args: vec![],
-            state: ContainerState {
-                exit_code: code,
-                ..Default::default()
+            state: {
+                let mut st = crate::model::State::default();
+                st.exit_code = code;
+                st
             },
             restart_count: count,
             manually_stopped: stopped,

@@ -333,7 +333,7 @@ mod tests {
         let o = parse_security_opts(&[format!("seccomp={profile}")]).unwrap();
         assert!(matches!(o.seccomp, SeccompMode::Profile(_)));
 
-        let err = |v: &str| parse_security_opts(&s(&[v])).unwrap_err().message;
+        let err = |v: &str| parse_security_opts(&s(&[v])).unwrap_err().message();
         assert_eq!(
             err("no-new-privileges=maybe"),
             r#"invalid --security-opt 2: "no-new-privileges=maybe""#
@@ -368,11 +368,11 @@ mod tests {
         assert_eq!(
             check_capabilities(&s(&["CAP_FOO"]), &[])
                 .unwrap_err()
-                .message,
+                .message(),
             r#"invalid CapAdd: unknown capability: "CAP_FOO""#
         );
         assert_eq!(
-            check_capabilities(&[], &s(&["bar"])).unwrap_err().message,
+            check_capabilities(&[], &s(&["bar"])).unwrap_err().message(),
             r#"invalid CapDrop: unknown capability: "CAP_BAR""#
         );
     }

@@ -3,7 +3,8 @@
 
 use super::shim_process::ShimProcess;
 use super::{now_rfc3339, Container, ContainerRecord};
-use crate::error::{EngineError, ErrorKind, Result};
+use crate::error::{EngineError, Result};
+use crate::model::Event;
 use crate::Engine;
 use berth_image::perms::{private_dir, PRIVATE_DIR};
 use berth_shim_protocol::client::ShimClient;
@@ -57,30 +58,18 @@ impl Engine {
     /// Starts `c`; the caller holds `c.op`.
     pub(super) async fn start_locked(self: &Arc<Self>, c: &Arc<Container>) -> Result<()> {
         let rec = c.snapshot();
-        if rec.state.paused {
-            return Err(EngineError::conflict(
-                "cannot start a paused container, try unpause instead",
-            ));
-        }
-        if rec.state.running {
-            return Err(EngineError::new(
-                ErrorKind::NotModified,
-                "container already started",
-            ));
-        }
+        rec.state.check(&rec.id, Event::Start)?;
         match self.launch(&rec, c).await {
             Ok((pid, shim)) => {
-                let rec = c.update(|r| {
-                    r.state.status = "running".into();
-                    r.state.running = true;
-                    r.state.restarting = false;
+                // `c.op` is held: nothing else moved the status since the check.
+                let rec = c.transition(Event::Start, |r| {
                     r.state.pid = pid;
                     r.state.exit_code = 0;
                     r.state.error.clear();
                     r.state.oom_killed = false;
                     r.state.started_at = now_rfc3339();
                     r.manually_stopped = false;
-                });
+                })?;
                 self.persist(&rec)?;
                 self.container_event(&rec, "start", &[]);
                 self.spawn_monitor(c.clone(), shim);
@@ -89,14 +78,15 @@ impl Engine {
             Err(e) => {
                 // Docker keeps the failed container, with the reason and the exit code the CLI
                 // shows (127: command not found, 126: cannot be run).
-                let code = super::process_start_exit_code(&e.message, 128);
+                let message = e.message();
+                let code = super::process_start_exit_code(&message, 128);
                 let rec = c.update(|r| {
-                    r.state.error = e.message.clone();
+                    r.state.error = message.clone();
                     r.state.exit_code = code;
                 });
                 let _ = self.persist(&rec);
                 self.release_run(&rec).await;
-                self.fail_pending_attaches(c, &e.message);
+                self.fail_pending_attaches(c, &message);
                 Err(e)
             }
         }

@@ -2,6 +2,7 @@
 
 use super::Container;
 use crate::error::{EngineError, ErrorKind, Result};
+use crate::model::Event;
 use crate::Engine;
 use berth_shim_protocol::client::ShimClient;
 use berth_shim_protocol::{Request, Response};
@@ -42,14 +43,10 @@ impl Engine {
         let c = self.container(name)?;
         let _op = c.op.lock().await;
         let rec = c.snapshot();
-        if !rec.state.running {
-            if rec.state.restarting {
+        if !rec.state.is_running() {
+            if rec.state.is_restarting() {
                 // Cancel a pending restart.
-                let rec = c.update(|r| {
-                    r.manually_stopped = true;
-                    r.state.restarting = false;
-                    r.state.status = "exited".into();
-                });
+                let rec = c.transition(Event::CancelRestart, |r| r.manually_stopped = true)?;
                 self.persist(&rec)?;
                 return Ok(());
             }
@@ -82,7 +79,7 @@ impl Engine {
         let exits = watch.borrow().exits;
         let shim = ShimClient::new(&self.config.shim_state_dir(&rec.id));
         let _ = send_kill(&shim, sig).await;
-        if rec.state.paused {
+        if rec.state.is_paused() {
             let _ = self.thaw(&rec.id);
         }
         let exited = watch.wait_for(|l| l.exits > exits);
@@ -121,7 +118,7 @@ impl Engine {
             Some(s) => parse_signal(s)?,
             None => libc::SIGKILL,
         };
-        if !rec.state.running {
+        if !rec.state.is_running() {
             return Err(EngineError::conflict(format!(
                 "cannot kill container: {name}: container {} is not running",
                 rec.id
@@ -157,7 +154,7 @@ impl Engine {
     ) -> Result<()> {
         match self.stop_container(name, timeout, signal).await {
             Ok(()) => {}
-            Err(e) if e.kind == ErrorKind::NotModified => {}
+            Err(e) if e.kind() == ErrorKind::NotModified => {}
             Err(e) => return Err(e),
         }
         let c = self.container(name)?;

@@ -10,7 +10,7 @@ impl Engine {
     pub async fn top_container(&self, name: &str, ps_args: &str) -> Result<TopResponse> {
         let c = self.container(name)?;
         let rec = c.snapshot();
-        if !rec.state.running {
+        if !rec.state.is_running() {
             return Err(EngineError::conflict(format!(
                 "container {} is not running",
                 rec.id

@@ -32,7 +32,7 @@ impl Engine {
         cond: WaitCondition,
     ) -> Result<impl std::future::Future<Output = i64> + Send + 'static> {
         let c = self.container(name)?;
-        let running = c.snapshot().state.running;
+        let running = c.snapshot().state.is_running();
         let mut rx = c.lifecycle.subscribe();
         let start = *rx.borrow();
         Ok(async move {
