@@ -215,7 +215,7 @@ mod tests {
         // The rest of the record is read back as it was written.
         assert_eq!(running.config.image, "busybox");
         assert_eq!(running.config.cmd, Some(vec!["top".to_string()]));
-        assert_eq!(running.host_config.auto_remove, true);
+        assert!(running.host_config.auto_remove);
         assert_eq!(running.layers, vec!["sha256:l1".to_string()]);
         // Opening again is a no-op.
         let again = ContainerStore::open(db).unwrap().all().unwrap();

@@ -135,7 +135,7 @@ pub fn ipv4_forwarding(sysctl: &Path) -> bool {
 /// Docker's name for the file system `path` is on (moby's `FsNames`), `<unknown>` else.
 pub fn backing_filesystem(path: &Path) -> String {
     match nix::sys::statfs::statfs(path) {
-        Ok(st) => fs_name(st.filesystem_type().0 as i64).to_string(),
+        Ok(st) => fs_name(st.filesystem_type().0).to_string(),
         Err(_) => "<unknown>".to_string(),
     }
 }
