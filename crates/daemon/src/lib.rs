@@ -25,7 +25,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let engine = berth_engine::Engine::open(settings.engine.clone())
+    let deps = berth_engine::seams::EngineDeps::real(&settings.engine);
+    let engine = berth_engine::Engine::open(settings.engine.clone(), deps)
         .await
         .context("opening the engine")?;
     let listeners = listen::bind_all(

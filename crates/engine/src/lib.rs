@@ -10,6 +10,7 @@ pub mod images;
 pub mod model;
 mod names;
 mod netns;
+pub mod seams;
 mod store;
 pub mod system;
 
@@ -25,7 +26,7 @@ use store::ContainerStore;
 
 pub struct Engine {
     pub config: EngineConfig,
-    pub images: images::ImageService,
+    pub images: Arc<images::ImageService>,
     pub events: Arc<EventBus>,
     store: ContainerStore,
     /// Facts about this host the OCI spec needs, read once.
@@ -35,12 +36,17 @@ pub struct Engine {
     /// Names taken by creates in progress, so two concurrent creates cannot share one.
     reserved_names: std::sync::Mutex<std::collections::HashSet<String>>,
     execs: container::exec::ExecTable,
+    shims: Arc<dyn seams::Shims>,
+    cgroups: Arc<dyn seams::Cgroups>,
+    network: Arc<dyn seams::Network>,
+    rootfs: Arc<dyn seams::Rootfs>,
 }
 
 impl Engine {
     /// Opens (or creates) the data and exec roots, loads every container and settles what
-    /// happened while no daemon was running.
-    pub async fn open(config: EngineConfig) -> Result<Arc<Self>> {
+    /// happened while no daemon was running. `deps` are the edges it drives
+    /// ([`seams::EngineDeps::real`] for the host's).
+    pub async fn open(config: EngineConfig, deps: seams::EngineDeps) -> Result<Arc<Self>> {
         config.private_dirs()?;
         let db_path = config.data_root.join("metadata.redb");
         let db = redb::Database::create(&db_path).map_err(|e| store::StoreError::Db(e.into()))?;
@@ -48,7 +54,10 @@ impl Engine {
         std::fs::set_permissions(&db_path, std::fs::Permissions::from_mode(0o600))?;
         let db = Arc::new(db);
         let store = ContainerStore::open(db.clone())?;
-        let images = images::ImageService::open(&config.data_root, db)?;
+        let images = Arc::new(images::ImageService::open(&config.data_root, db)?);
+        let rootfs = deps
+            .rootfs
+            .unwrap_or_else(|| images.clone() as Arc<dyn seams::Rootfs>);
         let engine = Arc::new(Self {
             config,
             images,
@@ -59,6 +68,10 @@ impl Engine {
             containers: RwLock::new(HashMap::new()),
             reserved_names: Default::default(),
             execs: Default::default(),
+            shims: deps.shims,
+            cgroups: deps.cgroups,
+            network: deps.network,
+            rootfs,
         });
         engine.recover().await?;
         Ok(engine)

@@ -85,11 +85,16 @@ impl Engine {
         Ok((rec.config.tty, AttachHandle::Pending(rx)))
     }
 
-    pub(super) async fn connect_pending_attaches(&self, c: &Arc<Container>, shim: &ShimClient) {
+    pub(super) async fn connect_pending_attaches(
+        &self,
+        c: &Arc<Container>,
+        state_dir: &std::path::Path,
+    ) {
         let pending = match c.pending_attach.lock() {
             Ok(mut p) => std::mem::take(&mut *p),
             Err(_) => return,
         };
+        let shim = &ShimClient::new(state_dir);
         for p in pending {
             if p.tx.is_closed() {
                 continue;

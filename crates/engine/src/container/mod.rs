@@ -12,7 +12,7 @@ mod recover;
 mod remove;
 mod rename;
 mod restart_policy;
-mod shim_process;
+pub(crate) mod shim_process;
 mod spec;
 mod start;
 pub mod stats;

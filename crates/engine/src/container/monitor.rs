@@ -1,44 +1,19 @@
 //! Watches a running container through its shim and settles its exit: state, cleanup, events,
 //! waiters, restart policy and auto-remove.
 
-use super::shim_process::ShimProcess;
-use super::{now_rfc3339, restart_policy, Container};
+use super::{restart_policy, Container};
 use crate::model::Event;
 use crate::Engine;
-use berth_shim_protocol::client::ShimClient;
-use berth_shim_protocol::{read_exit_file, ExitStatus, Request, Response};
+use berth_shim_protocol::ExitStatus;
 use std::sync::Arc;
-use std::time::Duration;
 
 impl Engine {
-    /// Watches the run that `shim` supervises (`None`: a shim that could not be opened).
-    pub(super) fn spawn_monitor(self: &Arc<Self>, c: Arc<Container>, shim: Option<ShimProcess>) {
+    /// Watches the container's run until init exits (and its shim is gone), then settles it.
+    pub(super) fn spawn_monitor(self: &Arc<Self>, c: Arc<Container>) {
         let engine = self.clone();
         tokio::spawn(async move {
             let state_dir = engine.config.shim_state_dir(&c.id());
-            let answer = ShimClient::new(&state_dir).call(&Request::Wait).await;
-            // The run ends with its shim: only then may its paths be released and reused.
-            if let Some(shim) = &shim {
-                shim.finish().await;
-            }
-            let status = match answer {
-                Ok(Response::Exited(st)) => st,
-                other => {
-                    // The shim is gone without answering: trust what it left on disk (once
-                    // it is surely done writing).
-                    if shim.is_none() {
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                    read_exit_file(&state_dir).unwrap_or_else(|| {
-                        tracing::warn!(id = %c.id(), "shim lost: {other:?}");
-                        ExitStatus {
-                            exit_code: 255,
-                            oom_killed: false,
-                            finished_at: now_rfc3339(),
-                        }
-                    })
-                }
-            };
+            let status = engine.shims.wait(&state_dir).await;
             engine.settle_exit(&c, status).await;
         });
     }

@@ -3,7 +3,6 @@
 use crate::error::{EngineError, Result};
 use crate::model::Event;
 use crate::Engine;
-use berth_cgroups as cgroups;
 
 impl Engine {
     pub async fn pause_container(&self, name: &str) -> Result<()> {
@@ -11,12 +10,11 @@ impl Engine {
         let _op = c.op.lock().await;
         let rec = c.snapshot();
         rec.state.check(&rec.id, Event::Pause)?;
-        let (layout, path) = (self.cgroup_layout.clone(), self.cgroup_path(&rec.id));
+        let (cgroups, path) = (self.cgroups.clone(), self.cgroup_path(&rec.id));
         // The kernel may take a while to freeze: wait on a blocking thread, not tokio's workers.
-        tokio::task::spawn_blocking(move || cgroups::freeze(&layout, &path))
+        tokio::task::spawn_blocking(move || cgroups.freeze(&path))
             .await
-            .map_err(|e| EngineError::internal(format!("pausing container: {e}")))?
-            .map_err(|e| EngineError::internal(format!("pausing container: {e}")))?;
+            .map_err(|e| EngineError::internal(format!("pausing container: {e}")))??;
         let rec = c.transition(Event::Pause, |_| {})?;
         self.persist(&rec)?;
         self.container_event(&rec, "pause", &[]);
@@ -36,7 +34,6 @@ impl Engine {
     }
 
     pub(super) fn thaw(&self, id: &str) -> Result<()> {
-        cgroups::thaw(&self.cgroup_layout, &self.cgroup_path(id))
-            .map_err(|e| EngineError::internal(format!("unpausing container: {e}")))
+        self.cgroups.thaw(&self.cgroup_path(id))
     }
 }

@@ -1,13 +1,12 @@
 //! Daemon start: load containers, re-attach to live shims, settle the ones that exited while
 //! no daemon watched, sweep half-made leftovers, and apply restart policies.
 
-use super::shim_process::ShimProcess;
 use super::{now_rfc3339, restart_policy, Container};
 use crate::error::Result;
+use crate::seams::ShimProbe;
 use crate::Engine;
 use berth_image::perms::{private_dir, PRIVATE_DIR};
-use berth_shim_protocol::client::ShimClient;
-use berth_shim_protocol::{read_exit_file, ExitStatus, Request, Response};
+use berth_shim_protocol::{read_exit_file, ExitStatus};
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -16,8 +15,8 @@ impl Engine {
         let records = self.store.all()?;
         let known: HashSet<String> = records.iter().map(|r| r.id.clone()).collect();
         self.sweep_orphans(&known);
-        self.images
-            .collect_layers(records.iter().flat_map(|r| r.layers.iter()));
+        let in_use: Vec<String> = records.iter().flat_map(|r| r.layers.clone()).collect();
+        self.rootfs.collect_layers(&in_use);
         let mut to_restart = Vec::new();
         for rec in records {
             let c = Arc::new(Container::new(rec.clone()));
@@ -29,14 +28,14 @@ impl Engine {
                 continue;
             }
             let state_dir = self.config.shim_state_dir(&rec.id);
-            match ShimClient::new(&state_dir).call(&Request::State).await {
-                Ok(Response::State(s)) if s.status == "running" => {
-                    tracing::info!(id = %rec.id, pid = s.pid, "re-attached to running container");
-                    self.spawn_monitor(c, ShimProcess::open(&state_dir));
+            match self.shims.probe(&state_dir).await {
+                ShimProbe::Running { pid } => {
+                    tracing::info!(id = %rec.id, pid, "re-attached to running container");
+                    self.spawn_monitor(c);
                 }
-                other => {
-                    let st = match other {
-                        Ok(Response::State(s)) => s.exit,
+                probe => {
+                    let st = match probe {
+                        ShimProbe::Exited(st) => st,
                         _ => None,
                     }
                     .or_else(|| read_exit_file(&state_dir))

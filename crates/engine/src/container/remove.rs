@@ -41,7 +41,7 @@ impl Engine {
         self.forget(&rec.id);
         // The run (shim state, cgroup, mount) was released when the container exited.
         let dir = self.config.container_dir(&rec.id);
-        match self.images.unmount_rootfs(&dir) {
+        match self.rootfs.unmount(&dir) {
             // Never delete through a rootfs that is still mounted: the start-up sweep retries.
             Err(e) => tracing::warn!(id = %rec.id, "removing rootfs: {e}"),
             // The files and the writable layer go in the background: nothing can reach them
@@ -50,7 +50,7 @@ impl Engine {
             Ok(()) => {
                 let (id, engine) = (rec.id.clone(), self.clone());
                 tokio::task::spawn_blocking(move || {
-                    if let Err(e) = engine.images.remove_rootfs(&id, &dir) {
+                    if let Err(e) = engine.rootfs.remove(&id, &dir) {
                         tracing::warn!(%id, "removing its writable layer: {e}");
                     }
                     // The layers of an image force-removed while this container used it.
@@ -59,7 +59,7 @@ impl Engine {
                         .iter()
                         .flat_map(|c| c.snapshot().layers)
                         .collect();
-                    engine.images.collect_layers(&layers);
+                    engine.rootfs.collect_layers(&layers);
                     if let Err(e) = std::fs::remove_dir_all(&dir) {
                         tracing::warn!(%id, "removing {}: {e}", dir.display());
                     }

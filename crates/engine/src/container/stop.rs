@@ -4,8 +4,6 @@ use super::Container;
 use crate::error::{EngineError, ErrorKind, Result};
 use crate::model::Event;
 use crate::Engine;
-use berth_shim_protocol::client::ShimClient;
-use berth_shim_protocol::{Request, Response};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -77,8 +75,8 @@ impl Engine {
         self.container_event(&rec, "kill", &[("signal", sig.to_string())]);
         let mut watch = c.lifecycle.subscribe();
         let exits = watch.borrow().exits;
-        let shim = ShimClient::new(&self.config.shim_state_dir(&rec.id));
-        let _ = send_kill(&shim, sig).await;
+        let state_dir = self.config.shim_state_dir(&rec.id);
+        let _ = self.shims.kill(&state_dir, sig).await;
         if rec.state.is_paused() {
             let _ = self.thaw(&rec.id);
         }
@@ -94,7 +92,7 @@ impl Engine {
         if !graceful {
             // A kill that finds init already gone (exited as the timeout ran out) is fine:
             // what counts is the exit.
-            let killed = send_kill(&shim, libc::SIGKILL).await;
+            let killed = self.shims.kill(&state_dir, libc::SIGKILL).await;
             let exited = watch.wait_for(|l| l.exits > exits);
             if tokio::time::timeout(KILL_TIMEOUT, exited).await.is_err() {
                 killed?;
@@ -131,8 +129,9 @@ impl Engine {
         }
         let mut watch = c.lifecycle.subscribe();
         let exits = watch.borrow().exits;
-        let shim = ShimClient::new(&self.config.shim_state_dir(&rec.id));
-        send_kill(&shim, sig).await?;
+        self.shims
+            .kill(&self.config.shim_state_dir(&rec.id), sig)
+            .await?;
         self.container_event(&rec, "kill", &[("signal", sig.to_string())]);
         if signal.is_none() {
             let exited = watch.wait_for(|l| l.exits > exits);
@@ -162,17 +161,6 @@ impl Engine {
         self.start_locked(&c).await?;
         self.container_event(&c.snapshot(), "restart", &[]);
         Ok(())
-    }
-}
-
-async fn send_kill(shim: &ShimClient, signal: i32) -> Result<()> {
-    match shim.call(&Request::Kill { signal, all: false }).await {
-        Ok(Response::Ok) => Ok(()),
-        Ok(Response::Error { message }) => Err(EngineError::internal(message)),
-        Ok(other) => Err(EngineError::internal(format!(
-            "unexpected answer: {other:?}"
-        ))),
-        Err(e) => Err(EngineError::internal(format!("signalling container: {e}"))),
     }
 }
 
