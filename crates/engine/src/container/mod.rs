@@ -4,6 +4,8 @@ mod attach;
 mod create;
 pub(crate) mod exec;
 mod inspect;
+#[cfg(test)]
+mod lifecycle_tests;
 mod list;
 mod logs;
 mod monitor;
