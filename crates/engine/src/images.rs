@@ -535,6 +535,12 @@ impl Engine {
 mod tests {
     use super::*;
     use berth_image::snapshot::mount::is_mounted;
+
+    #[test]
+    fn driver_names_are_dockers() {
+        assert_eq!(storage_driver_name("overlay"), "overlay2");
+        assert_eq!(storage_driver_name("native"), "vfs");
+    }
     use serde_json::json;
     use std::fs;
 
