@@ -20,7 +20,8 @@ const SCHEMA_KEY: &str = "containers_schema_version";
 
 /// The version of the container records this berth writes.
 /// 1: berth before the engine model (no version key; wire types as records).
-/// 2: the engine's own state (`model::State`, a typed status).
+/// 2: the engine's own model (`model::State` with a typed status; `model::ContainerConfig`
+/// and `model::HostConfig`, stored under Docker's field names as in 1).
 pub const SCHEMA_VERSION: u64 = 2;
 
 #[derive(Debug, thiserror::Error)]

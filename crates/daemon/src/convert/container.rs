@@ -4,8 +4,41 @@ use super::path_string;
 use berth_api::container as api;
 use berth_api::units::human_duration;
 use berth_engine::container::{ContainerDetails, ContainerSummary, MountView};
-use berth_engine::model::{ContainerStatus, State};
+use berth_engine::model::{self, ContainerStatus, State};
+use berth_engine::EngineError;
+use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
+
+/// The engine's config types carry Docker's field names for what they type, and keep the
+/// rest as it came: the conversions go through that JSON, so no field can be dropped.
+fn through_json<T: DeserializeOwned>(v: &impl serde::Serialize) -> Result<T, EngineError> {
+    serde_json::to_value(v)
+        .and_then(serde_json::from_value)
+        .map_err(|e| EngineError::invalid(e.to_string()))
+}
+
+/// A create request's configs, as the engine's. The restart policy is checked here, with
+/// Docker's messages.
+pub fn create_request(
+    req: api::ContainerCreateRequest,
+) -> Result<(model::ContainerConfig, model::HostConfig), EngineError> {
+    let config = through_json(&req.config)?;
+    let host = req.host_config.unwrap_or_default();
+    let policy = host.restart_policy.clone().unwrap_or_default();
+    let mut host_config: model::HostConfig = through_json(&host)?;
+    host_config.restart_policy =
+        model::RestartPolicy::parse(&policy.name, policy.maximum_retry_count)
+            .map_err(EngineError::invalid)?;
+    Ok((config, host_config))
+}
+
+pub fn config(c: &model::ContainerConfig) -> api::ContainerConfig {
+    through_json(c).unwrap_or_default()
+}
+
+pub fn host_config(h: &model::HostConfig) -> api::HostConfig {
+    through_json(h).unwrap_or_default()
+}
 
 /// inspect's `State`: the flags Docker repeats next to the status.
 pub fn state(s: &State) -> api::ContainerState {
@@ -52,9 +85,9 @@ fn endpoint(network: &str) -> api::EndpointSettings {
 
 pub fn inspect(d: ContainerDetails) -> api::ContainerInspect {
     let rec = d.record;
-    let mut host_config = rec.host_config.clone();
-    host_config.runtime = d.runtime.to_string();
-    let network = if rec.host_config.network_mode == "host" {
+    let mut host_cfg = host_config(&rec.host_config);
+    host_cfg.runtime = d.runtime.to_string();
+    let network = if rec.host_config.network_mode == model::NetworkMode::Host {
         "host"
     } else {
         "none"
@@ -84,7 +117,7 @@ pub fn inspect(d: ContainerDetails) -> api::ContainerInspect {
         process_label: String::new(),
         app_armor_profile: String::new(),
         exec_ids: None,
-        host_config: Some(host_config),
+        host_config: Some(host_cfg),
         graph_driver: api::GraphDriverData {
             name: d.storage.driver.to_string(),
             data: Some(graph),
@@ -92,7 +125,7 @@ pub fn inspect(d: ContainerDetails) -> api::ContainerInspect {
         size_rw: d.sizes.map(|s| s.rw as i64),
         size_root_fs: d.sizes.map(|s| s.root_fs as i64),
         mounts: Some(d.mounts.iter().map(mount_point).collect()),
-        config: Some(rec.config.clone()),
+        config: Some(config(&rec.config)),
         network_settings: Some(api::NetworkSettings {
             ports: Some(BTreeMap::new()),
             networks: Some(BTreeMap::from([(
@@ -106,7 +139,7 @@ pub fn inspect(d: ContainerDetails) -> api::ContainerInspect {
 
 pub fn summary(s: ContainerSummary) -> api::ContainerSummary {
     let rec = s.record;
-    let network = rec.host_config.network_mode.clone();
+    let network = rec.host_config.network_mode.as_str().to_string();
     api::ContainerSummary {
         id: rec.id.clone(),
         names: Some(vec![format!("/{}", rec.name)]),
@@ -163,6 +196,44 @@ pub fn status_text(s: &State) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn configs_round_trip_through_the_engine_model_with_nothing_lost() {
+        let body = serde_json::json!({
+            "Image": "busybox", "Cmd": ["sh"], "Env": ["A=1"], "Tty": true,
+            "ExposedPorts": {"80/tcp": {}}, "Healthcheck": {"Test": ["CMD", "true"]},
+            "StopSignal": "SIGUSR1", "FutureField": 1,
+            "HostConfig": {
+                "RestartPolicy": {"Name": "on-failure", "MaximumRetryCount": 3},
+                "NetworkMode": "host", "Memory": 10485760, "Init": true,
+                "PortBindings": {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]},
+                "Devices": [{"PathOnHost": "/dev/null", "PathInContainer": "/dev/x", "CgroupPermissions": "rwm"}],
+                "Tmpfs": {"/t": "size=1m"}, "Ulimits": [{"Name": "nofile", "Hard": 10, "Soft": 5}],
+                "ConsoleSize": [24, 80], "Annotations": {"a": "b"}, "Bar": [1]
+            }
+        });
+        let req: api::ContainerCreateRequest = serde_json::from_value(body).unwrap();
+        let (c, h) = create_request(req.clone()).unwrap();
+        assert_eq!(h.network_mode, model::NetworkMode::Host);
+        assert_eq!(
+            h.restart_policy,
+            model::RestartPolicy::OnFailure { max_retries: 3 }
+        );
+        assert_eq!(config(&c), req.config);
+        assert_eq!(host_config(&h), req.host_config.unwrap());
+    }
+
+    #[test]
+    fn a_bad_restart_policy_is_refused_in_dockers_words() {
+        let req: api::ContainerCreateRequest = serde_json::from_value(serde_json::json!({
+            "Image": "busybox",
+            "HostConfig": {"RestartPolicy": {"Name": "sometimes"}}
+        }))
+        .unwrap();
+        let e = create_request(req).unwrap_err();
+        assert_eq!(e.kind(), berth_engine::ErrorKind::InvalidArgument);
+        assert!(e.to_string().contains("unknown policy 'sometimes'"), "{e}");
+    }
 
     #[test]
     fn the_state_flags_follow_the_status() {

@@ -49,8 +49,9 @@ pub async fn create(
     RequestBody(body): RequestBody,
 ) -> ApiResult {
     let req: ContainerCreateRequest = parse_body(&body)?;
+    let (config, host_config) = crate::convert::container::create_request(req)?;
     let (id, warnings) = engine
-        .create_container(q.get("name").map(String::as_str), req)
+        .create_container(q.get("name").map(String::as_str), config, host_config)
         .await?;
     Ok(json(
         StatusCode::CREATED,

@@ -2,8 +2,8 @@
 
 use super::{now_rfc3339, Container, ContainerRecord};
 use crate::error::{EngineError, Result};
+use crate::model::{ContainerConfig, HostConfig, LogConfig, NetworkMode, RestartPolicy};
 use crate::{names, Engine};
-use berth_api::container::{ContainerCreateRequest, RestartPolicy};
 use berth_image::perms::{private_dir, write_file, PRIVATE_DIR};
 use std::path::Path;
 use std::sync::Arc;
@@ -16,7 +16,8 @@ impl Engine {
     pub async fn create_container(
         &self,
         name: Option<&str>,
-        req: ContainerCreateRequest,
+        config: ContainerConfig,
+        host: HostConfig,
     ) -> Result<(String, Vec<String>)> {
         self.begin_cgroup_grace_period();
         let name = match name.filter(|n| !n.is_empty()) {
@@ -32,7 +33,7 @@ impl Engine {
             }
             None => self.reserve_random_name(),
         };
-        let result = self.create_named(&name, req).await;
+        let result = self.create_named(&name, config, host).await;
         self.release_name(&name);
         result
     }
@@ -40,11 +41,10 @@ impl Engine {
     async fn create_named(
         &self,
         name: &str,
-        req: ContainerCreateRequest,
+        mut config: ContainerConfig,
+        mut host: HostConfig,
     ) -> Result<(String, Vec<String>)> {
         let name = name.to_string();
-        let mut config = req.config;
-        let mut host = req.host_config.unwrap_or_default();
         if config.image.is_empty() {
             return Err(EngineError::invalid(
                 "config cannot be empty in order to create a container",
@@ -86,7 +86,7 @@ impl Engine {
         let id = new_id();
         if config.hostname.is_empty() {
             // With the host's network, Docker gives the container the host's name too.
-            config.hostname = if host.network_mode == "host" {
+            config.hostname = if host.network_mode == NetworkMode::Host {
                 nix::unistd::gethostname()
                     .map(|h| h.to_string_lossy().to_string())
                     .unwrap_or_else(|_| id[..12].to_string())
@@ -180,10 +180,7 @@ fn merge_env(image: &[String], user: &[String]) -> Vec<String> {
 /// Checks what Docker checks at create and fills Docker's defaults into the host config.
 /// What dockerd writes into a HostConfig at create when the client left it out, so that
 /// inspect shows the settings the container really runs with.
-fn fill_dockers_defaults(
-    host: &mut berth_api::container::HostConfig,
-    facts: &berth_spec::HostInfo,
-) {
+fn fill_dockers_defaults(host: &mut HostConfig, facts: &berth_spec::HostInfo) {
     host.oom_kill_disable.get_or_insert(false);
     if host.cgroupns_mode.is_empty() {
         host.cgroupns_mode = if facts.cgroup_v2 { "private" } else { "host" }.into();
@@ -200,7 +197,7 @@ fn fill_dockers_defaults(
     }
 }
 
-fn validate_host_config(host: &mut berth_api::container::HostConfig) -> Result<Vec<String>> {
+fn validate_host_config(host: &mut HostConfig) -> Result<Vec<String>> {
     let warnings = Vec::new();
     if !matches!(host.cgroupns_mode.as_str(), "" | "host" | "private") {
         return Err(EngineError::invalid(format!(
@@ -208,34 +205,8 @@ fn validate_host_config(host: &mut berth_api::container::HostConfig) -> Result<V
             host.cgroupns_mode
         )));
     }
-    let policy = host
-        .restart_policy
-        .get_or_insert_with(RestartPolicy::default);
-    if policy.name.is_empty() {
-        policy.name = "no".into();
-    }
-    match policy.name.as_str() {
-        "no" | "always" | "unless-stopped" => {
-            if policy.maximum_retry_count != 0 {
-                return Err(EngineError::invalid(
-                    "invalid restart policy: maximum retry count can only be used with 'on-failure'",
-                ));
-            }
-        }
-        "on-failure" => {
-            if policy.maximum_retry_count < 0 {
-                return Err(EngineError::invalid(
-                    "invalid restart policy: maximum retry count cannot be negative",
-                ));
-            }
-        }
-        other => {
-            return Err(EngineError::invalid(format!(
-                "invalid restart policy: unknown policy '{other}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'"
-            )))
-        }
-    }
-    if host.auto_remove && policy.name != "no" {
+    // The policy's own checks were made when the request was read.
+    if host.auto_remove && host.restart_policy != RestartPolicy::No {
         return Err(EngineError::invalid(
             "can't create 'AutoRemove' container with restart policy",
         ));
@@ -244,12 +215,8 @@ fn validate_host_config(host: &mut berth_api::container::HostConfig) -> Result<V
         host.cap_add.as_deref().unwrap_or_default(),
         host.cap_drop.as_deref().unwrap_or_default(),
     )?;
-    match host.network_mode.as_str() {
-        "" | "default" => host.network_mode = "none".into(),
-        "none" | "host" => {}
-        other => {
-            return Err(EngineError::not_found(format!("network {other} not found")));
-        }
+    if let NetworkMode::Named(other) = &host.network_mode {
+        return Err(EngineError::not_found(format!("network {other} not found")));
     }
     if host.memory != 0 && host.memory < MIN_MEMORY {
         return Err(EngineError::invalid("Minimum memory limit allowed is 6MB"));
@@ -289,7 +256,7 @@ fn validate_host_config(host: &mut berth_api::container::HostConfig) -> Result<V
     }
     super::spec::parse_security_opts(host.security_opt.as_deref().unwrap_or_default())?;
     if host.log_config.as_ref().is_none_or(|l| l.r#type.is_empty()) {
-        host.log_config = Some(berth_api::container::LogConfig {
+        host.log_config = Some(LogConfig {
             r#type: "json-file".into(),
             config: Some(Default::default()),
         });
@@ -299,11 +266,7 @@ fn validate_host_config(host: &mut berth_api::container::HostConfig) -> Result<V
 
 /// `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf` for the container, kept in its
 /// directory and bind-mounted in, as Docker does.
-fn write_etc_files(
-    dir: &Path,
-    hostname: &str,
-    host: &berth_api::container::HostConfig,
-) -> std::io::Result<()> {
+fn write_etc_files(dir: &Path, hostname: &str, host: &HostConfig) -> std::io::Result<()> {
     // Bind-mounted in: readable by every user of the container, whatever the umask.
     write_file(
         &dir.join("hostname"),
@@ -318,7 +281,7 @@ fn write_etc_files(
             hosts.push_str(&format!("{ip}\t{name}\n"));
         }
     }
-    if host.network_mode == "host" {
+    if host.network_mode == NetworkMode::Host {
         if let Ok(h) = std::fs::read_to_string("/etc/hosts") {
             hosts = h;
         }
@@ -338,12 +301,12 @@ const DEFAULT_NAMESERVERS: [&str; 2] = ["8.8.8.8", "8.8.4.4"];
 /// The host's resolv.conf without loopback resolvers (unreachable from a container's own
 /// network namespace), or the `--dns` settings; Google's resolvers when none is left, as
 /// Docker does.
-fn resolv_conf(host: &berth_api::container::HostConfig) -> String {
+fn resolv_conf(host: &HostConfig) -> String {
     let host_conf = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     resolv_conf_from(&host_conf, host)
 }
 
-fn resolv_conf_from(host_conf: &str, host: &berth_api::container::HostConfig) -> String {
+fn resolv_conf_from(host_conf: &str, host: &HostConfig) -> String {
     let mut out = String::new();
     let custom_dns = host.dns.as_ref().filter(|d| !d.is_empty());
     for line in host_conf.lines() {
@@ -351,7 +314,7 @@ fn resolv_conf_from(host_conf: &str, host: &berth_api::container::HostConfig) ->
         if t.starts_with("nameserver") {
             let addr = t.split_whitespace().nth(1).unwrap_or("");
             let loopback = addr.starts_with("127.") || addr == "::1";
-            if custom_dns.is_some() || (loopback && host.network_mode != "host") {
+            if custom_dns.is_some() || (loopback && host.network_mode != NetworkMode::Host) {
                 continue;
             }
         }
@@ -390,8 +353,8 @@ mod tests {
 
     #[test]
     fn resolv_conf_drops_loopback_resolvers_and_falls_back_to_dockers() {
-        let bridge = berth_api::container::HostConfig {
-            network_mode: "none".into(),
+        let bridge = HostConfig {
+            network_mode: NetworkMode::None,
             ..Default::default()
         };
         let only_local = "nameserver 127.0.0.53\noptions edns0\n";
@@ -401,7 +364,7 @@ mod tests {
         );
         let mixed = "nameserver 127.0.0.1\nnameserver 10.0.0.2\n";
         assert_eq!(resolv_conf_from(mixed, &bridge), "nameserver 10.0.0.2\n");
-        let custom = berth_api::container::HostConfig {
+        let custom = HostConfig {
             dns: Some(vec!["1.1.1.1".into()]),
             ..bridge
         };
@@ -424,41 +387,36 @@ mod tests {
 
     #[test]
     fn restart_policy_and_limits_are_checked() {
-        let mut h = berth_api::container::HostConfig {
-            restart_policy: Some(RestartPolicy {
-                name: "sometimes".into(),
-                maximum_retry_count: 0,
-            }),
+        let mut h = HostConfig {
+            network_mode: NetworkMode::Named("elsewhere".into()),
             ..Default::default()
         };
-        assert!(validate_host_config(&mut h).is_err());
-        let mut h = berth_api::container::HostConfig {
+        let e = validate_host_config(&mut h).unwrap_err();
+        assert_eq!(e.to_string(), "network elsewhere not found");
+        let mut h = HostConfig {
             memory: 1024,
             ..Default::default()
         };
         assert!(validate_host_config(&mut h).is_err());
-        let mut h = berth_api::container::HostConfig {
+        let mut h = HostConfig {
             auto_remove: true,
-            restart_policy: Some(RestartPolicy {
-                name: "always".into(),
-                maximum_retry_count: 0,
-            }),
+            restart_policy: RestartPolicy::Always,
             ..Default::default()
         };
         assert!(validate_host_config(&mut h).is_err());
-        let mut h = berth_api::container::HostConfig {
+        let mut h = HostConfig {
             cap_add: Some(vec!["FOO".into()]),
             ..Default::default()
         };
         assert!(validate_host_config(&mut h).is_err());
-        let mut h = berth_api::container::HostConfig {
+        let mut h = HostConfig {
             security_opt: Some(vec!["no-new-privileges=maybe".into()]),
             ..Default::default()
         };
         assert!(validate_host_config(&mut h).is_err());
-        let mut h = berth_api::container::HostConfig::default();
+        let mut h = HostConfig::default();
         validate_host_config(&mut h).unwrap();
-        assert_eq!(h.network_mode, "none");
+        assert_eq!(h.network_mode, NetworkMode::None);
         assert_eq!(h.shm_size, 64 * 1024 * 1024);
     }
 }

@@ -3,9 +3,9 @@
 
 use super::{Container, ContainerRecord};
 use crate::model::{ContainerStatus, Event};
+use crate::model::{HostConfig, NetworkMode, RestartPolicy};
 use crate::seams::fake::Fakes;
 use crate::{Engine, EngineConfig, ErrorKind};
-use berth_api::container::{HostConfig, RestartPolicy};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,13 +67,13 @@ impl Harness {
             created: super::now_rfc3339(),
             image_id: "sha256:0".into(),
             layers: vec![],
-            config: berth_api::container::ContainerConfig {
+            config: crate::model::ContainerConfig {
                 image: "busybox".into(),
                 cmd: Some(vec!["sh".into()]),
                 ..Default::default()
             },
             host_config: HostConfig {
-                network_mode: "none".into(),
+                network_mode: NetworkMode::None,
                 ..host
             },
             path: "sh".into(),
@@ -103,10 +103,12 @@ impl Harness {
 
 fn policy(name: &str, max: i64) -> HostConfig {
     HostConfig {
-        restart_policy: Some(RestartPolicy {
-            name: name.into(),
-            maximum_retry_count: max,
-        }),
+        restart_policy: match name {
+            "always" => RestartPolicy::Always,
+            "unless-stopped" => RestartPolicy::UnlessStopped,
+            "on-failure" => RestartPolicy::OnFailure { max_retries: max },
+            _ => RestartPolicy::No,
+        },
         ..Default::default()
     }
 }

@@ -109,7 +109,7 @@ impl Engine {
                         && rec.state.status() == crate::model::ContainerStatus::Exited
                         && v.parse::<i32>().is_ok_and(|c| c == rec.state.exit_code)
                 }
-                "network" => rec.host_config.network_mode == *v,
+                "network" => rec.host_config.network_mode.as_str() == v,
                 _ => true,
             })
         })

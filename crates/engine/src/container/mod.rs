@@ -30,8 +30,7 @@ pub use list::{ContainerSummary, ListOptions};
 pub use logs::{parse_timestamp, LogOptions, LogRecord};
 pub use wait::WaitCondition;
 
-use crate::model::{Event, State, TransitionError};
-use berth_api::container::{ContainerConfig, HostConfig};
+use crate::model::{ContainerConfig, Event, HostConfig, State, TransitionError};
 use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
 use tokio::sync::watch;

@@ -1,6 +1,7 @@
 //! Restart policies: whether, and after how long, an exited container runs again.
 
 use super::ContainerRecord;
+use crate::model::RestartPolicy;
 use std::time::Duration;
 
 /// Docker's back-off: 100 ms, doubled on each consecutive restart, at most one minute.
@@ -23,27 +24,23 @@ pub fn at_daemon_start(rec: &ContainerRecord) -> bool {
 }
 
 fn should_restart(rec: &ContainerRecord, daemon_start: bool) -> bool {
-    let Some(policy) = rec.host_config.restart_policy.as_ref() else {
-        return false;
-    };
-    match policy.name.as_str() {
+    match rec.host_config.restart_policy {
+        RestartPolicy::No => false,
         // `always` ignores a manual stop only when the daemon starts.
-        "always" => daemon_start || !rec.manually_stopped,
-        "unless-stopped" => !rec.manually_stopped,
-        "on-failure" => {
+        RestartPolicy::Always => daemon_start || !rec.manually_stopped,
+        RestartPolicy::UnlessStopped => !rec.manually_stopped,
+        RestartPolicy::OnFailure { max_retries } => {
             rec.state.exit_code != 0
                 && !rec.manually_stopped
-                && (policy.maximum_retry_count == 0
-                    || rec.restart_count < policy.maximum_retry_count)
+                && (max_retries == 0 || rec.restart_count < max_retries)
         }
-        _ => false,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use berth_api::container::{HostConfig, RestartPolicy};
+    use crate::model::HostConfig;
 
     fn rec(policy: &str, max: i64, code: i32, count: i64, stopped: bool) -> ContainerRecord {
         ContainerRecord {
@@ -54,10 +51,12 @@ mod tests {
             layers: vec![],
             config: Default::default(),
             host_config: HostConfig {
-                restart_policy: Some(RestartPolicy {
-                    name: policy.into(),
-                    maximum_retry_count: max,
-                }),
+                restart_policy: match policy {
+                    "always" => RestartPolicy::Always,
+                    "unless-stopped" => RestartPolicy::UnlessStopped,
+                    "on-failure" => RestartPolicy::OnFailure { max_retries: max },
+                    _ => RestartPolicy::No,
+                },
                 ..Default::default()
             },
             path: "true".into(),

@@ -208,8 +208,8 @@ impl Engine {
             privileged: host.privileged,
             cap_add: host.cap_add.clone().unwrap_or_default(),
             cap_drop: host.cap_drop.clone().unwrap_or_default(),
-            network: match host.network_mode.as_str() {
-                "host" => NetworkMode::Host,
+            network: match host.network_mode {
+                crate::model::NetworkMode::Host => NetworkMode::Host,
                 _ => NetworkMode::None,
             },
             pid: namespace_mode(&host.pid_mode),

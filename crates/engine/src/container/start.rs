@@ -154,7 +154,7 @@ impl Engine {
         pid: i32,
         state_dir: &Path,
     ) -> Result<()> {
-        if rec.host_config.network_mode == "none" {
+        if rec.host_config.network_mode == crate::model::NetworkMode::None {
             self.network.loopback_up(pid)?;
         }
         self.connect_pending_attaches(c, state_dir).await;

@@ -4,3 +4,6 @@
 pub mod state;
 
 pub use state::{ContainerStatus, Event, State, TransitionError};
+pub mod config;
+
+pub use config::{ContainerConfig, HostConfig, LogConfig, NetworkMode, RestartPolicy};
