@@ -26,6 +26,15 @@ pub enum EngineError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Transition(#[from] TransitionError),
+    /// The image service's errors, each with its own kind.
+    #[error(transparent)]
+    ImageStore(#[from] berth_image::store::StoreError),
+    #[error(transparent)]
+    ImageImport(#[from] berth_image::import::ImportError),
+    #[error(transparent)]
+    Snapshot(#[from] berth_image::snapshot::SnapshotError),
+    #[error(transparent)]
+    Mount(#[from] berth_image::snapshot::MountError),
     /// What was being done, in front of the cause.
     #[error("{what}: {source}")]
     Context {
@@ -81,6 +90,10 @@ impl EngineError {
             Self::Io { .. } => ErrorKind::Internal,
             Self::Store(e) => e.kind(),
             Self::Transition(e) => e.kind(),
+            Self::ImageStore(e) => e.kind(),
+            Self::ImageImport(e) => e.kind(),
+            Self::Snapshot(e) => e.kind(),
+            Self::Mount(e) => e.kind(),
             Self::Context { source, .. } => source.kind(),
         }
     }

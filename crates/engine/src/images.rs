@@ -40,30 +40,6 @@ pub struct ImageService {
 /// Where an older berth's copy fallback left a container's rootfs.
 const LEGACY_COPIED: &str = "rootfs.copied";
 
-impl From<berth_image::store::StoreError> for EngineError {
-    fn from(e: berth_image::store::StoreError) -> Self {
-        EngineError::new(e.kind(), e.to_string())
-    }
-}
-
-impl From<berth_image::import::ImportError> for EngineError {
-    fn from(e: berth_image::import::ImportError) -> Self {
-        EngineError::new(e.kind(), e.to_string())
-    }
-}
-
-impl From<SnapshotError> for EngineError {
-    fn from(e: SnapshotError) -> Self {
-        EngineError::new(e.kind(), e.to_string())
-    }
-}
-
-impl From<berth_image::snapshot::MountError> for EngineError {
-    fn from(e: berth_image::snapshot::MountError) -> Self {
-        EngineError::new(e.kind(), e.to_string())
-    }
-}
-
 /// The parent of a container's snapshot: its image's top layer.
 fn top_layer(layers: &[String]) -> Result<Option<String>> {
     match layers.last() {

@@ -15,7 +15,7 @@ mod store;
 pub mod system;
 
 pub use config::EngineConfig;
-pub use error::{EngineError, ErrorKind, Result};
+pub use error::{EngineError, ErrorKind, IoContext, Result};
 
 use container::{Container, ContainerRecord};
 use events::EventBus;
@@ -51,7 +51,7 @@ impl Engine {
         let db_path = config.data_root.join("metadata.redb");
         let db = redb::Database::create(&db_path).map_err(|e| store::StoreError::Db(e.into()))?;
         // It holds every container's environment.
-        std::fs::set_permissions(&db_path, std::fs::Permissions::from_mode(0o600))?;
+        std::fs::set_permissions(&db_path, std::fs::Permissions::from_mode(0o600)).at(&db_path)?;
         let db = Arc::new(db);
         let store = ContainerStore::open(db.clone())?;
         let images = Arc::new(images::ImageService::open(&config.data_root, db)?);

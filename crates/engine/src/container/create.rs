@@ -1,7 +1,7 @@
 //! `POST /containers/create`.
 
 use super::{now_rfc3339, Container, ContainerRecord};
-use crate::error::{EngineError, Result};
+use crate::error::{EngineError, IoContext, Result};
 use crate::model::{ContainerConfig, HostConfig, LogConfig, NetworkMode, RestartPolicy};
 use crate::{names, Engine};
 use berth_image::perms::{private_dir, write_file, PRIVATE_DIR};
@@ -97,10 +97,10 @@ impl Engine {
         let path = argv.remove(0);
 
         let dir = self.config.container_dir(&id);
-        private_dir(&dir, PRIVATE_DIR)?;
+        private_dir(&dir, PRIVATE_DIR).at(&dir)?;
         if let Err(e) = write_etc_files(&dir, &config.hostname, &host) {
             let _ = std::fs::remove_dir_all(&dir);
-            return Err(e.into());
+            return Err(EngineError::io(&dir, e));
         }
         // Its writable layer, as Docker makes it at create.
         if let Err(e) = self.images.prepare_rootfs(&id, &image.layers) {

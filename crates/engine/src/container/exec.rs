@@ -2,7 +2,7 @@
 //! inspected for their exit code. Like Docker, they are not kept across daemon restarts.
 
 use super::attach::ShimStream;
-use crate::error::{EngineError, Result};
+use crate::error::{EngineError, IoContext, Result};
 use crate::Engine;
 use berth_api::exec::{ExecConfig, ExecInspect, ExecProcessConfig, ExecStartConfig};
 use berth_shim_protocol::client::ShimClient;
@@ -154,7 +154,8 @@ impl Engine {
         let cfg = &exec.config;
         let tty = cfg.tty || start.tty;
         let dir = self.config.container_dir(&rec.id);
-        let spec_bytes = std::fs::read(dir.join("bundle/config.json"))?;
+        let spec_path = dir.join("bundle/config.json");
+        let spec_bytes = std::fs::read(&spec_path).at(&spec_path)?;
         let spec: oci_spec::runtime::Spec = serde_json::from_slice(&spec_bytes)?;
         let user = if cfg.user.is_empty() {
             None

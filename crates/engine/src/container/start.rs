@@ -2,7 +2,7 @@
 //! early attaches, let init run.
 
 use super::{now_rfc3339, Container, ContainerRecord};
-use crate::error::{EngineError, Result};
+use crate::error::{EngineError, IoContext, Result};
 use crate::model::Event;
 use crate::seams::ShimLaunch;
 use crate::Engine;
@@ -99,7 +99,7 @@ impl Engine {
         self.begin_cgroup_grace_period();
         let dir = self.config.container_dir(&rec.id);
         // An older berth made it world-readable.
-        private_dir(&dir, PRIVATE_DIR)?;
+        private_dir(&dir, PRIVATE_DIR).at(&dir)?;
         let rootfs = self.rootfs.mount(&rec.id, &rec.layers, &dir)?;
         ensure_workdir(&rootfs, &rec.config.working_dir)?;
         let t_rootfs = t0.elapsed();
@@ -107,12 +107,12 @@ impl Engine {
         let spec =
             berth_spec::build_spec(&input).map_err(|e| EngineError::invalid(e.to_string()))?;
         let bundle = dir.join("bundle");
-        private_dir(&bundle, PRIVATE_DIR)?;
-        berth_spec::write_bundle(&bundle, &spec)?;
+        private_dir(&bundle, PRIVATE_DIR).at(&bundle)?;
+        berth_spec::write_bundle(&bundle, &spec).at(&bundle)?;
 
         let state_dir = self.config.shim_state_dir(&rec.id);
         let _ = std::fs::remove_dir_all(&state_dir);
-        private_dir(&state_dir, PRIVATE_DIR)?;
+        private_dir(&state_dir, PRIVATE_DIR).at(&state_dir)?;
         let t_bundle = t0.elapsed();
         let launch = ShimLaunch {
             id: rec.id.clone(),

@@ -3,7 +3,7 @@
 
 use super::{Cgroups, Network, Rootfs, ShimLaunch, ShimProbe, Shims};
 use crate::container::shim_process::ShimProcess;
-use crate::error::{EngineError, Result};
+use crate::error::{EngineError, IoContext, Result};
 use crate::images::ImageService;
 use berth_shim_protocol::client::ShimClient;
 use berth_shim_protocol::{read_exit_file, ExitStatus, Request, Response, StartReport};
@@ -35,7 +35,8 @@ impl ShimProcesses {
 
     /// Runs `berth-shim start` and waits for its one-line report.
     async fn spawn(&self, l: &ShimLaunch) -> Result<i32> {
-        let stderr = std::fs::File::create(l.state_dir.join("shim.stderr"))?;
+        let stderr_path = l.state_dir.join("shim.stderr");
+        let stderr = std::fs::File::create(&stderr_path).at(&stderr_path)?;
         let mut cmd = tokio::process::Command::new(&self.binary);
         cmd.arg("start")
             .arg("--id")
