@@ -8,6 +8,7 @@ mod list;
 mod logs;
 mod monitor;
 mod pause;
+mod prune;
 mod recover;
 mod remove;
 mod rename;
@@ -25,6 +26,7 @@ pub use attach::{AttachHandle, AttachOptions, ShimStream};
 pub use exec::ExecStream;
 pub use list::ListOptions;
 pub use logs::{parse_timestamp, LogOptions, LogRecord};
+pub use prune::PruneReport;
 pub use wait::WaitCondition;
 
 use berth_api::container::{ContainerConfig, ContainerState, HostConfig};
