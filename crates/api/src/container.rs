@@ -701,6 +701,15 @@ pub struct ContainerSummary {
 
 /// Body of `POST /containers/{id}/wait`'s answer. `Error` is written as `null` when there is
 /// none, as dockerd does on the wire.
+/// `POST /containers/prune`'s answer; `ContainersDeleted` is `null` when nothing went, as
+/// Go encodes a nil slice.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ContainerPruneResponse {
+    pub containers_deleted: Option<Vec<String>>,
+    pub space_reclaimed: u64,
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct WaitResponse {

@@ -20,6 +20,7 @@ const ROUTES: &[&str] = &[
     "GET /events",
     "GET /containers/json",
     "POST /containers/create",
+    "POST /containers/prune",
     "GET /containers/{id}/json",
     "POST /containers/{id}/start",
     "POST /containers/{id}/stop",
@@ -85,6 +86,7 @@ fn via_api(method: &str, template: &str, status: u16, v: &Value) -> Option<Resul
         ("GET", "/events") => through::<event::EventMessage>(v),
         ("GET", "/containers/json") => through::<Vec<container::ContainerSummary>>(v),
         ("POST", "/containers/create") => through::<container::ContainerCreateResponse>(v),
+        ("POST", "/containers/prune") => through::<container::ContainerPruneResponse>(v),
         ("GET", "/containers/{id}/json") => through::<container::ContainerInspect>(v),
         ("POST", "/containers/{id}/wait") => through::<container::WaitResponse>(v),
         ("GET", "/containers/{id}/top") => through::<container::TopResponse>(v),
@@ -878,7 +880,16 @@ fn teardown(api: &mut Api) {
         "/containers/sw-exec?force=1",
         204,
     );
-    api.call("exited", "DELETE", remove, "/containers/sw-renamed", 204);
+    let prune = "/containers/prune";
+    api.call(
+        "bad filter",
+        "POST",
+        prune,
+        "/containers/prune?filters=%7B%22x%22%3A%5B%221%22%5D%7D",
+        400,
+    );
+    api.call("stopped ones", "POST", prune, prune, 200);
+    api.call("nothing left", "POST", prune, prune, 200);
     api.call(
         "no such container",
         "DELETE",

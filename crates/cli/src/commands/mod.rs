@@ -12,6 +12,7 @@ pub mod info;
 pub mod inspect;
 pub mod lifecycle;
 pub mod logs;
+pub mod prune;
 pub mod ps;
 pub mod rm;
 pub mod rmi;
@@ -134,6 +135,8 @@ pub enum ContainerCommand {
     Ls(ps::PsArgs),
     /// Pause all processes within one or more containers
     Pause(lifecycle::ContainersArgs),
+    /// Remove all stopped containers
+    Prune(prune::ContainerPruneArgs),
     /// Rename a container
     Rename(lifecycle::RenameArgs),
     /// Restart one or more containers
@@ -258,6 +261,7 @@ pub async fn dispatch(cli: Cli) -> Result<i32> {
         }
         Command::Wait(a) | Command::Container(ContainerCommand::Wait(a)) => wait::run(c, a).await,
         Command::Ps(a) | Command::Container(ContainerCommand::Ls(a)) => ps::run(c, a).await,
+        Command::Container(ContainerCommand::Prune(a)) => prune::containers(c, a).await,
         Command::Inspect(a) => inspect::run(c, a).await,
         Command::Container(ContainerCommand::Inspect(a)) => inspect::run_container(c, a).await,
         Command::Image(ImageCommand::Inspect(a)) => inspect::run_image(c, a).await,

@@ -6,7 +6,9 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use berth_api::container::{ContainerCreateRequest, ContainerCreateResponse, WaitResponse};
+use berth_api::container::{
+    ContainerCreateRequest, ContainerCreateResponse, ContainerPruneResponse, WaitResponse,
+};
 use berth_engine::container::{AttachOptions, ListOptions, LogOptions, WaitCondition};
 use berth_engine::EngineError;
 use futures_util::StreamExt;
@@ -41,6 +43,18 @@ pub async fn list(State(engine): State<AppState>, q: Query) -> ApiResult {
         .map(crate::convert::container::summary)
         .collect();
     Ok(json(StatusCode::OK, &list))
+}
+
+pub async fn prune(State(engine): State<AppState>, q: Query) -> ApiResult {
+    let report = engine.prune_containers(&filters(&q)?).await?;
+    let deleted = (!report.deleted.is_empty()).then_some(report.deleted);
+    Ok(json(
+        StatusCode::OK,
+        &ContainerPruneResponse {
+            containers_deleted: deleted,
+            space_reclaimed: report.space_reclaimed,
+        },
+    ))
 }
 
 pub async fn create(

@@ -28,6 +28,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/events", get(system::events))
         .route("/containers/json", get(containers::list))
         .route("/containers/create", post(containers::create))
+        .route("/containers/prune", post(containers::prune))
         .route("/containers/{id}/json", get(containers::inspect))
         .route("/containers/{id}/start", post(containers::start))
         .route("/containers/{id}/stop", post(containers::stop))

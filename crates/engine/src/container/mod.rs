@@ -10,6 +10,7 @@ mod list;
 mod logs;
 mod monitor;
 mod pause;
+mod prune;
 mod recover;
 mod remove;
 mod rename;
@@ -28,6 +29,7 @@ pub use exec::ExecStream;
 pub use inspect::{ContainerDetails, MountView, Sizes, StorageDetails};
 pub use list::{ContainerSummary, ListOptions};
 pub use logs::{parse_timestamp, LogOptions, LogRecord};
+pub use prune::PruneReport;
 pub use wait::WaitCondition;
 
 use crate::model::{ContainerConfig, Event, HostConfig, State, TransitionError};
