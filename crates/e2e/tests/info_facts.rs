@@ -89,11 +89,12 @@ fn the_storage_driver_is_the_one_in_use() {
         .expect("MergedDir")
         .to_string();
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    // The last mount on the path is the one seen there.
     let fstype = mountinfo
         .lines()
+        .rev()
         .filter(|l| l.split(' ').nth(4) == Some(merged.as_str()))
-        .filter_map(|l| l.split(" - ").nth(1)?.split(' ').next().map(String::from))
-        .last();
+        .find_map(|l| l.split(" - ").nth(1)?.split(' ').next().map(String::from));
     if driver == "overlay2" {
         assert_eq!(fstype.as_deref(), Some("overlay"), "{merged}");
     } else {
