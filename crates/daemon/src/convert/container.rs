@@ -167,6 +167,13 @@ pub fn summary(s: ContainerSummary) -> api::ContainerSummary {
     }
 }
 
+pub fn top(t: berth_engine::container::ProcessTable) -> api::TopResponse {
+    api::TopResponse {
+        titles: t.titles,
+        processes: t.processes,
+    }
+}
+
 /// Docker's human status: `Up 5 seconds`, `Exited (0) 2 minutes ago`, `Created`...
 pub fn status_text(s: &State) -> String {
     let ago = |t: &str| -> Option<String> {

@@ -3,6 +3,7 @@
 //! `<missing>` history ids, fixed plugin lists) is decided here.
 
 pub mod container;
+pub mod exec;
 pub mod image;
 pub mod stats;
 pub mod system;

@@ -320,7 +320,7 @@ pub async fn top(State(engine): State<AppState>, Path(id): Path<String>, q: Quer
     let args = q.get("ps_args").map_or("", String::as_str);
     Ok(json(
         StatusCode::OK,
-        &engine.top_container(&id, args).await?,
+        &crate::convert::container::top(engine.top_container(&id, args).await?),
     ))
 }
 

@@ -20,7 +20,7 @@ pub async fn create(
     RequestBody(body): RequestBody,
 ) -> ApiResult {
     let cfg: ExecConfig = parse_body(&body)?;
-    let exec_id = engine.exec_create(&id, cfg)?;
+    let exec_id = engine.exec_create(&id, crate::convert::exec::spec(cfg))?;
     Ok(json(
         StatusCode::CREATED,
         &serde_json::json!({ "Id": exec_id }),
@@ -35,7 +35,7 @@ pub async fn start(
     let upgrade = wants_upgrade(req.headers());
     let (parts, body) = req.into_parts();
     let body = read_body(body).await?;
-    let cfg: ExecStartConfig = parse_body(&body)?;
+    let cfg = crate::convert::exec::start(parse_body::<ExecStartConfig>(&body)?);
     let inspect = engine.exec_inspect(&id)?;
     if cfg.detach {
         engine.exec_start(&id, cfg).await?;
@@ -43,8 +43,8 @@ pub async fn start(
     }
     let keys = stream::parse_detach_keys(&engine_detach_keys(&engine, &id))
         .map_err(EngineError::invalid)?;
-    let stdin = inspect.open_stdin;
-    let tty = inspect.process_config.tty || cfg.tty;
+    let stdin = inspect.spec.attach_stdin;
+    let tty = inspect.spec.tty || cfg.tty;
     if upgrade {
         // Like dockerd, take the connection first: a process that cannot start is reported
         // on the stream, and its exit code (126/127) through exec inspect.
@@ -100,7 +100,7 @@ pub async fn start(
 fn engine_detach_keys(engine: &AppState, id: &str) -> String {
     engine
         .exec_inspect(id)
-        .map(|i| i.detach_keys)
+        .map(|i| i.spec.detach_keys)
         .unwrap_or_default()
 }
 
@@ -111,5 +111,8 @@ pub async fn resize(State(engine): State<AppState>, Path(id): Path<String>, q: Q
 }
 
 pub async fn inspect(State(engine): State<AppState>, Path(id): Path<String>) -> ApiResult {
-    Ok(json(StatusCode::OK, &engine.exec_inspect(&id)?))
+    Ok(json(
+        StatusCode::OK,
+        &crate::convert::exec::inspect(engine.exec_inspect(&id)?),
+    ))
 }

@@ -3,8 +3,8 @@
 
 use super::attach::ShimStream;
 use crate::error::{EngineError, IoContext, Result};
+use crate::model::{ExecDetails, ExecSpec, ExecStart};
 use crate::Engine;
-use berth_api::exec::{ExecConfig, ExecInspect, ExecProcessConfig, ExecStartConfig};
 use berth_shim_protocol::client::ShimClient;
 use berth_shim_protocol::{Request, Response};
 use std::collections::HashMap;
@@ -14,7 +14,7 @@ use tokio::sync::watch;
 pub struct ExecInstance {
     pub id: String,
     pub container_id: String,
-    pub config: ExecConfig,
+    pub config: ExecSpec,
     state: Mutex<ExecState>,
     /// `Some(code)` once the process has exited.
     done: watch::Sender<Option<i32>>,
@@ -91,7 +91,7 @@ fn grant_capabilities(process: &mut oci_spec::runtime::Process, names: &[String]
 }
 
 impl Engine {
-    pub fn exec_create(&self, name: &str, config: ExecConfig) -> Result<String> {
+    pub fn exec_create(&self, name: &str, config: ExecSpec) -> Result<String> {
         let c = self.container(name)?;
         let rec = c.snapshot();
         if !rec.state.is_running() {
@@ -126,7 +126,7 @@ impl Engine {
         Ok(id)
     }
 
-    pub async fn exec_start(&self, exec_id: &str, start: ExecStartConfig) -> Result<ExecStream> {
+    pub async fn exec_start(&self, exec_id: &str, start: ExecStart) -> Result<ExecStream> {
         let exec = self.execs.get(exec_id)?;
         let first = {
             let mut first = false;
@@ -256,29 +256,16 @@ impl Engine {
         })
     }
 
-    pub fn exec_inspect(&self, exec_id: &str) -> Result<ExecInspect> {
+    pub fn exec_inspect(&self, exec_id: &str) -> Result<ExecDetails> {
         let exec = self.execs.get(exec_id)?;
         let st = exec.state();
-        let cfg = &exec.config;
-        let cmd = cfg.cmd.clone().unwrap_or_default();
-        Ok(ExecInspect {
+        Ok(ExecDetails {
             id: exec.id.clone(),
+            container_id: exec.container_id.clone(),
             running: st.running,
             exit_code: st.exit_code,
-            process_config: ExecProcessConfig {
-                tty: cfg.tty,
-                entrypoint: cmd.first().cloned().unwrap_or_default(),
-                arguments: cmd.iter().skip(1).cloned().collect(),
-                privileged: cfg.privileged,
-                user: cfg.user.clone(),
-            },
-            open_stdin: cfg.attach_stdin,
-            open_stderr: cfg.attach_stderr,
-            open_stdout: cfg.attach_stdout,
-            can_remove: !st.running,
-            container_id: exec.container_id.clone(),
-            detach_keys: cfg.detach_keys.clone(),
             pid: st.pid,
+            spec: exec.config.clone(),
         })
     }
 

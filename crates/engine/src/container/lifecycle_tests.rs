@@ -125,6 +125,96 @@ async fn until(what: &str, cond: impl Fn() -> bool) {
     }
 }
 
+/// A one-file image `img:1` (`CMD ["sh"]`), imported as `docker import` does.
+async fn import_image(engine: &Engine) {
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(3);
+    header.set_mode(0o755);
+    header.set_cksum();
+    tar.append_data(&mut header, "bin/sh", &b"#!\n"[..])
+        .unwrap();
+    let bytes = tar.into_inner().unwrap();
+    engine
+        .import_image(
+            Box::new(std::io::Cursor::new(bytes)),
+            "img",
+            "1",
+            &["CMD [\"sh\"]".to_string()],
+            "",
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn create_merges_the_image_and_commits_a_created_container() {
+    let h = harness().await;
+    import_image(&h.engine).await;
+    let config = crate::model::ContainerConfig {
+        image: "img:1".into(),
+        ..Default::default()
+    };
+    let (id, _) = h
+        .engine
+        .create_container(Some("first"), config.clone(), HostConfig::default())
+        .await
+        .unwrap();
+    let rec = h.stored(&id);
+    assert_eq!(rec.state.status(), ContainerStatus::Created);
+    assert_eq!((rec.path.as_str(), rec.name.as_str()), ("sh", "first"));
+    assert_eq!(rec.host_config.network_mode, NetworkMode::None);
+    assert_eq!(rec.host_config.restart_policy, RestartPolicy::No);
+    let dir = h.engine.config.container_dir(&id);
+    let hostname = std::fs::read_to_string(dir.join("hostname")).unwrap();
+    assert_eq!(hostname.trim(), &id[..12]);
+    assert!(h.fakes.shims.calls().is_empty(), "create launched a shim");
+
+    let e = h
+        .engine
+        .create_container(Some("first"), config.clone(), HostConfig::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Conflict);
+    assert!(
+        e.to_string().contains("\"/first\" is already in use"),
+        "{e}"
+    );
+    let e = h
+        .engine
+        .create_container(
+            None,
+            config.clone(),
+            HostConfig {
+                auto_remove: true,
+                restart_policy: RestartPolicy::Always,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "can't create 'AutoRemove' container with restart policy"
+    );
+    let missing = crate::model::ContainerConfig {
+        image: "nope".into(),
+        ..Default::default()
+    };
+    let e = h
+        .engine
+        .create_container(None, missing, HostConfig::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound);
+    assert_eq!(e.to_string(), "No such image: nope:latest");
+    // Only the first create left a container.
+    assert_eq!(h.engine.store.all().unwrap().len(), 1);
+    // It starts like any other.
+    h.engine.start_container(&id).await.unwrap();
+    assert_eq!(h.rec(&id).state.status(), ContainerStatus::Running);
+}
+
 #[tokio::test]
 async fn start_launches_the_shim_and_records_running() {
     let h = harness().await;

@@ -30,6 +30,7 @@ pub use inspect::{ContainerDetails, MountView, Sizes, StorageDetails};
 pub use list::{ContainerSummary, ListOptions};
 pub use logs::{parse_timestamp, LogOptions, LogRecord};
 pub use prune::PruneReport;
+pub use top::ProcessTable;
 pub use wait::WaitCondition;
 
 use crate::model::{ContainerConfig, Event, HostConfig, State, TransitionError};

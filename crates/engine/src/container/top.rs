@@ -3,11 +3,17 @@
 
 use crate::error::{EngineError, Result};
 use crate::Engine;
-use berth_api::container::TopResponse;
 use berth_cgroups as cgroups;
 
+/// `ps` output narrowed to the container's processes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProcessTable {
+    pub titles: Vec<String>,
+    pub processes: Vec<Vec<String>>,
+}
+
 impl Engine {
-    pub async fn top_container(&self, name: &str, ps_args: &str) -> Result<TopResponse> {
+    pub async fn top_container(&self, name: &str, ps_args: &str) -> Result<ProcessTable> {
         let c = self.container(name)?;
         let rec = c.snapshot();
         if !rec.state.is_running() {
@@ -39,7 +45,7 @@ impl Engine {
 }
 
 /// Keeps the rows whose PID column is one of `pids`; the last column keeps its spaces.
-fn parse_ps(output: &str, pids: &[i32]) -> Result<TopResponse> {
+fn parse_ps(output: &str, pids: &[i32]) -> Result<ProcessTable> {
     let mut lines = output.lines();
     let header = lines.next().unwrap_or_default();
     let titles: Vec<String> = header.split_whitespace().map(String::from).collect();
@@ -66,7 +72,7 @@ fn parse_ps(output: &str, pids: &[i32]) -> Result<TopResponse> {
         row.push(fields[titles.len() - 1..].join(" "));
         processes.push(row);
     }
-    Ok(TopResponse { titles, processes })
+    Ok(ProcessTable { titles, processes })
 }
 
 #[cfg(test)]

@@ -7,3 +7,6 @@ pub use state::{ContainerStatus, Event, State, TransitionError};
 pub mod config;
 
 pub use config::{ContainerConfig, HostConfig, LogConfig, NetworkMode, RestartPolicy};
+pub mod exec;
+
+pub use exec::{ExecDetails, ExecSpec, ExecStart};
