@@ -1,6 +1,5 @@
 //! The event bus: every state change is published here, kept for `--since`, and streamed.
 
-use berth_api::event::{EventActor, EventMessage};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 use tokio::sync::broadcast;
@@ -8,9 +7,24 @@ use tokio::sync::broadcast;
 /// How many past events `GET /events?since=` can replay.
 const HISTORY: usize = 1024;
 
+/// Something that happened to an object, in the engine's terms (the daemon writes Docker's
+/// event message from it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// `container`, `image`...
+    pub kind: String,
+    pub action: String,
+    /// The object's id.
+    pub actor_id: String,
+    /// Docker's attributes (name, image, labels...).
+    pub attributes: BTreeMap<String, String>,
+    /// Unix nanoseconds.
+    pub time_nano: i64,
+}
+
 pub struct EventBus {
-    history: Mutex<VecDeque<EventMessage>>,
-    live: broadcast::Sender<EventMessage>,
+    history: Mutex<VecDeque<Event>>,
+    live: broadcast::Sender<Event>,
 }
 
 impl Default for EventBus {
@@ -31,26 +45,12 @@ impl EventBus {
         id: &str,
         attributes: BTreeMap<String, String>,
     ) {
-        let now = chrono::Utc::now();
-        let nanos = now.timestamp_nanos_opt().unwrap_or(0);
-        // Only container events still carry the pre-1.22 `status`/`id`/`from` fields.
-        let legacy = kind == "container";
-        let msg = EventMessage {
+        let msg = Event {
             kind: kind.to_string(),
             action: action.to_string(),
-            actor: EventActor {
-                id: id.to_string(),
-                attributes: attributes.clone(),
-            },
-            scope: "local".into(),
-            time: now.timestamp(),
-            time_nano: nanos,
-            status: legacy.then(|| action.to_string()),
-            id: legacy.then(|| id.to_string()),
-            from: attributes
-                .get("image")
-                .cloned()
-                .filter(|_| kind == "container"),
+            actor_id: id.to_string(),
+            attributes,
+            time_nano: chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0),
         };
         if let Ok(mut h) = self.history.lock() {
             if h.len() == HISTORY {
@@ -62,7 +62,7 @@ impl EventBus {
     }
 
     /// Past events and a receiver for the ones to come, taken together so none is missed.
-    pub fn subscribe(&self) -> (Vec<EventMessage>, broadcast::Receiver<EventMessage>) {
+    pub fn subscribe(&self) -> (Vec<Event>, broadcast::Receiver<Event>) {
         let h = self.history.lock().map(|h| h.iter().cloned().collect());
         let rx = self.live.subscribe();
         (h.unwrap_or_default(), rx)
@@ -76,7 +76,7 @@ pub struct EventFilter {
 }
 
 impl EventFilter {
-    pub fn matches(&self, ev: &EventMessage) -> bool {
+    pub fn matches(&self, ev: &Event) -> bool {
         self.filters.iter().all(|(key, wanted)| {
             wanted.iter().any(|w| match key.as_str() {
                 "type" => &ev.kind == w,
@@ -85,18 +85,19 @@ impl EventFilter {
                 }
                 "container" => {
                     ev.kind == "container"
-                        && (ev.actor.id.starts_with(w.as_str())
-                            || ev.actor.attributes.get("name") == Some(w))
+                        && (ev.actor_id.starts_with(w.as_str())
+                            || ev.attributes.get("name") == Some(w))
                 }
                 "image" => {
-                    ev.actor.attributes.get("image") == Some(w)
-                        || (ev.kind == "image" && ev.actor.id == *w)
+                    ev.attributes.get("image") == Some(w)
+                        || (ev.kind == "image" && ev.actor_id == *w)
                 }
                 "label" => match w.split_once('=') {
-                    Some((k, v)) => ev.actor.attributes.get(k).map(String::as_str) == Some(v),
-                    None => ev.actor.attributes.contains_key(w),
+                    Some((k, v)) => ev.attributes.get(k).map(String::as_str) == Some(v),
+                    None => ev.attributes.contains_key(w),
                 },
-                "scope" => ev.scope == *w,
+                // Every event of a local daemon is of the `local` scope.
+                "scope" => w == "local",
                 _ => true,
             })
         })

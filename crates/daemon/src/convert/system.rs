@@ -1,6 +1,8 @@
 //! `/info`: the engine's measured facts, plus what berth always answers.
 
+use berth_api::event::{EventActor, EventMessage};
 use berth_api::system as api;
+use berth_engine::events::Event;
 use berth_engine::system::SystemInfo;
 use std::collections::BTreeMap;
 
@@ -85,5 +87,25 @@ pub fn info(i: SystemInfo) -> api::Info {
         security_options: strings(&["name=seccomp,profile=builtin", "name=cgroupns"]),
         warnings: Some(Vec::new()),
         ..Default::default()
+    }
+}
+
+/// Docker's event message. Only container events still carry the pre-1.22 `status`, `id`
+/// and `from` fields.
+pub fn event(e: &Event) -> EventMessage {
+    let legacy = e.kind == "container";
+    EventMessage {
+        kind: e.kind.clone(),
+        action: e.action.clone(),
+        actor: EventActor {
+            id: e.actor_id.clone(),
+            attributes: e.attributes.clone(),
+        },
+        scope: "local".into(),
+        time: e.time_nano.div_euclid(1_000_000_000),
+        time_nano: e.time_nano,
+        status: legacy.then(|| e.action.clone()),
+        id: legacy.then(|| e.actor_id.clone()),
+        from: e.attributes.get("image").cloned().filter(|_| legacy),
     }
 }

@@ -101,8 +101,8 @@ pub async fn events(State(engine): State<AppState>, q: Query) -> ApiResult {
             .collect(),
         None => Vec::new(),
     };
-    let line = |e: &berth_api::event::EventMessage| {
-        let mut b = serde_json::to_vec(e).unwrap_or_default();
+    let line = |e: &berth_engine::events::Event| {
+        let mut b = serde_json::to_vec(&crate::convert::system::event(e)).unwrap_or_default();
         b.push(b'\n');
         Ok::<_, std::io::Error>(bytes::Bytes::from(b))
     };
@@ -138,8 +138,8 @@ pub async fn events(State(engine): State<AppState>, q: Query) -> ApiResult {
 
 /// A broadcast receiver as a stream that skips over lagged messages.
 fn tokio_stream_from(
-    rx: tokio::sync::broadcast::Receiver<berth_api::event::EventMessage>,
-) -> impl futures_util::Stream<Item = berth_api::event::EventMessage> {
+    rx: tokio::sync::broadcast::Receiver<berth_engine::events::Event>,
+) -> impl futures_util::Stream<Item = berth_engine::events::Event> {
     futures_util::stream::unfold(rx, |mut rx| async move {
         loop {
             match rx.recv().await {

@@ -475,8 +475,9 @@ fn recovery_reattaches_a_live_shim() {
         assert_eq!(h.rec(&id).state.status(), ContainerStatus::Running);
         // The new daemon watches it: its exit is settled.
         h.fakes.shims.exit(&sd, 3);
+        // The record is committed right after the status changes in memory.
         until("settled", || {
-            h.rec(&id).state.status() == ContainerStatus::Exited
+            h.stored(&id).state.status() == ContainerStatus::Exited
         })
         .await;
         assert_eq!(h.stored(&id).state.exit_code, 3);
