@@ -19,6 +19,7 @@ mod start;
 mod stats;
 mod stop;
 mod top;
+mod update;
 mod user;
 mod wait;
 
