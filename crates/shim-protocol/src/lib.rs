@@ -228,7 +228,12 @@ mod tests {
     #[test]
     fn health_request_wire_form() {
         let r: Request = serde_json::from_str(r#"{"op":"health"}"#).unwrap();
-        assert_eq!(r, Request::Health { wait_change_from: None });
+        assert_eq!(
+            r,
+            Request::Health {
+                wait_change_from: None
+            }
+        );
         let r = Request::Health {
             wait_change_from: Some(HealthStatus::Starting),
         };
