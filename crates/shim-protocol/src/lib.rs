@@ -25,7 +25,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 pub mod health;
-pub use health::{Health, HealthConfig, HealthResult, HealthStatus, HEALTH_FILE};
+pub use health::{
+    read_health_file as read_health_file_in, Health, HealthConfig, HealthResult, HealthStatus,
+    HEALTH_FILE,
+};
 
 /// Name of the shim's socket inside its state directory.
 pub const SOCKET_NAME: &str = "shim.sock";

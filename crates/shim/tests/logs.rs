@@ -1,0 +1,129 @@
+//! The shim writes the container's log through berth-logging.
+
+mod common;
+
+use berth_shim_protocol::{LogConfig, Response, ShimConfig};
+use common::TestShim;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+fn rotated(log: &std::path::Path, n: u32) -> std::path::PathBuf {
+    let mut s = log.as_os_str().to_os_string();
+    s.push(format!(".{n}"));
+    s.into()
+}
+
+/// Without a shim-config.json the log is Docker's json-file, as before.
+#[tokio::test]
+async fn default_config_writes_json_file() {
+    let mut shim =
+        TestShim::start(&["sh", "-c", "echo hi; echo oops >&2; printf tail"], None).await;
+    let exit = shim.wait().await;
+    assert!(
+        matches!(exit, Response::Exited(ref e) if e.exit_code == 0),
+        "{exit:?}"
+    );
+    shim.stop().await;
+    let text = std::fs::read_to_string(shim.log()).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut got: Vec<(String, String)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["stream"].as_str().unwrap().to_string(),
+                l["log"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("stderr".to_string(), "oops\n".to_string()),
+            ("stdout".into(), "hi\n".into()),
+            ("stdout".into(), "tail".into()),
+        ]
+    );
+    assert!(lines[0]["time"].as_str().unwrap().ends_with('Z'));
+}
+
+/// A container printing as fast as it can for 6 s with max-size=1m max-file=3 keeps at most
+/// 3 MB (and one entry) on disk.
+#[tokio::test]
+async fn fast_writer_stays_within_max_size_times_max_file() {
+    let config = ShimConfig {
+        log: LogConfig {
+            driver: "json-file".into(),
+            opts: BTreeMap::from([
+                ("max-size".into(), "1m".into()),
+                ("max-file".into(), "3".into()),
+            ]),
+            attrs: BTreeMap::new(),
+        },
+        healthcheck: None,
+    };
+    let mut shim = TestShim::start(
+        &["yes", "a line of output from a chatty container"],
+        Some(config),
+    )
+    .await;
+    let log = shim.log();
+    let total = || -> u64 {
+        [
+            log.clone(),
+            rotated(&log, 1),
+            rotated(&log, 2),
+            rotated(&log, 3),
+        ]
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum()
+    };
+    let limit = 3 * 1024 * 1024 + 200;
+    let mut max_seen = 0;
+    for _ in 0..30 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        max_seen = max_seen.max(total());
+    }
+    shim.stop().await;
+    max_seen = max_seen.max(total());
+    assert!(max_seen <= limit, "{max_seen} bytes on disk, limit {limit}");
+    assert!(rotated(&log, 2).exists(), "the log rotated at least twice");
+    assert!(!rotated(&log, 3).exists(), "max-file=3 keeps 3 files");
+    // Several MB were written in all: rotation happened many times, not once.
+    assert!(max_seen > 2 * 1024 * 1024, "{max_seen}");
+    for p in [log.clone(), rotated(&log, 1), rotated(&log, 2)] {
+        let len = std::fs::metadata(&p).unwrap().len();
+        assert!(len <= 1024 * 1024, "{} is {len} bytes", p.display());
+        let text = std::fs::read_to_string(&p).unwrap();
+        let want = "a line of output from a chatty container\n";
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let v: serde_json::Value = serde_json::from_str(line).expect(line);
+            let got = v["log"].as_str().unwrap();
+            // The container was killed mid-line: its last piece is logged as it was.
+            let last = p == log && i == lines.len() - 1;
+            assert!(got == want || (last && want.starts_with(got)), "{got:?}");
+        }
+    }
+}
+
+/// `none` keeps nothing; an unknown driver fails the start with Docker's message.
+#[tokio::test]
+async fn none_driver_keeps_no_file() {
+    let config = ShimConfig {
+        log: LogConfig {
+            driver: "none".into(),
+            ..Default::default()
+        },
+        healthcheck: None,
+    };
+    let mut shim = TestShim::start(&["echo", "hi"], Some(config)).await;
+    let _ = shim.wait().await;
+    shim.stop().await;
+    assert!(!shim.log().exists());
+}
