@@ -90,6 +90,9 @@ pub async fn pump(src: Rc<FdIo>, stream: u8, hub: Rc<Hub>, log: Option<Rc<RefCel
             let _ = log.borrow_mut().write(log_stream, data);
         }
         hub.publish(stream, Rc::from(data));
+        // A container that never stops writing must not starve the socket (a `Kill` would
+        // wait for its output to pause): let the other tasks and the I/O driver run.
+        tokio::task::yield_now().await;
     }
     // The last line may lack its '\n': it is logged now that the stream has ended.
     if let Some(log) = &log {

@@ -2,7 +2,7 @@
 
 mod common;
 
-use berth_shim_protocol::{LogConfig, Response, ShimConfig};
+use berth_shim_protocol::{LogConfig, Request, Response, ShimConfig};
 use common::TestShim;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -89,6 +89,20 @@ async fn fast_writer_stays_within_max_size_times_max_file() {
         tokio::time::sleep(Duration::from_millis(200)).await;
         max_seen = max_seen.max(total());
     }
+    // The shim still answers at once while the output never pauses.
+    let asked = std::time::Instant::now();
+    let killed = shim
+        .call(Request::Kill {
+            signal: 9,
+            all: true,
+        })
+        .await;
+    assert_eq!(killed, Response::Ok);
+    assert!(
+        asked.elapsed() < Duration::from_secs(3),
+        "Kill took {:?}",
+        asked.elapsed()
+    );
     shim.stop().await;
     max_seen = max_seen.max(total());
     assert!(max_seen <= limit, "{max_seen} bytes on disk, limit {limit}");
