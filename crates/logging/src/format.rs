@@ -1,7 +1,7 @@
 //! The two on-disk formats behind one pair of functions, and where each driver keeps its file.
 
 use crate::config::Driver;
-use crate::record::Record;
+use crate::record::{Entry, Record};
 use crate::{jsonfile, local};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,7 +21,7 @@ impl Format {
         }
     }
 
-    pub fn encode(self, rec: &Record, attrs: &BTreeMap<String, String>, out: &mut Vec<u8>) {
+    pub fn encode(self, rec: &Entry<'_>, attrs: &BTreeMap<String, String>, out: &mut Vec<u8>) {
         match self {
             Format::JsonFile => jsonfile::encode(rec, attrs, out),
             Format::Local => local::encode(rec, out),

@@ -2,16 +2,16 @@
 //! `"attrs"` when the daemon gave some. Encoded byte for byte as moby's `jsonlog` does
 //! (`<`, `>`, `&` escaped, invalid UTF-8 as U+FFFD).
 
-use crate::record::{format_rfc3339_nano, parse_rfc3339, Record, Stream};
+use crate::record::{parse_rfc3339, write_rfc3339_nano, Entry, Record, Stream};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
 /// Appends one record as a JSON line (with its `\n`).
-pub fn encode(rec: &Record, attrs: &BTreeMap<String, String>, out: &mut Vec<u8>) {
+pub fn encode(rec: &Entry<'_>, attrs: &BTreeMap<String, String>, out: &mut Vec<u8>) {
     out.push(b'{');
     if !rec.line.is_empty() {
         out.extend_from_slice(b"\"log\":");
-        write_string(out, &rec.line);
+        write_string(out, rec.line);
         out.push(b',');
     }
     out.extend_from_slice(b"\"stream\":\"");
@@ -30,7 +30,7 @@ pub fn encode(rec: &Record, attrs: &BTreeMap<String, String>, out: &mut Vec<u8>)
         out.extend_from_slice(b"},");
     }
     out.extend_from_slice(b"\"time\":\"");
-    out.extend_from_slice(format_rfc3339_nano(rec.time).as_bytes());
+    write_rfc3339_nano(rec.time, out);
     out.extend_from_slice(b"\"}\n");
 }
 
@@ -100,7 +100,7 @@ mod tests {
             line: line.to_vec(),
             time: 1_500_000_000,
         };
-        encode(&rec, &BTreeMap::new(), &mut out);
+        encode(&rec.entry(), &BTreeMap::new(), &mut out);
         String::from_utf8(out).unwrap()
     }
 
@@ -129,7 +129,7 @@ mod tests {
         };
         let attrs = BTreeMap::from([("tag".to_string(), "web".to_string())]);
         let mut out = Vec::new();
-        encode(&rec, &attrs, &mut out);
+        encode(&rec.entry(), &attrs, &mut out);
         assert!(String::from_utf8_lossy(&out).contains("\"attrs\":{\"tag\":\"web\"}"));
         assert_eq!(decode(&out), Some(rec));
         assert_eq!(decode(b"garbage"), None);

@@ -7,19 +7,19 @@
 //!
 //! The length is repeated after the entry so a reader can walk a file backwards.
 
-use crate::record::{Record, Stream};
+use crate::record::{Entry, Record, Stream};
 
 const VERSION: u8 = 1;
 const HEADER: usize = 1 + 1 + 8;
 
 /// Appends one entry.
-pub fn encode(rec: &Record, out: &mut Vec<u8>) {
+pub fn encode(rec: &Entry<'_>, out: &mut Vec<u8>) {
     let len = u32::try_from(HEADER + rec.line.len()).unwrap_or(u32::MAX);
     out.extend_from_slice(&len.to_be_bytes());
     out.push(VERSION);
     out.push(rec.stream.id());
     out.extend_from_slice(&rec.time.to_be_bytes());
-    out.extend_from_slice(&rec.line);
+    out.extend_from_slice(rec.line);
     out.extend_from_slice(&len.to_be_bytes());
 }
 
@@ -58,8 +58,8 @@ mod tests {
             time: -5,
         };
         let mut out = Vec::new();
-        encode(&rec, &mut out);
-        encode(&rec, &mut out);
+        encode(&rec.entry(), &mut out);
+        encode(&rec.entry(), &mut out);
         let (r, n) = decode(&out).unwrap().unwrap();
         assert_eq!(r, rec);
         assert_eq!(n * 2, out.len());

@@ -44,7 +44,23 @@ pub struct Record {
     pub time: i64,
 }
 
+/// A record's parts, borrowed: what the encoders take (the writer has no `Record` to build).
+#[derive(Debug, Clone, Copy)]
+pub struct Entry<'a> {
+    pub stream: Stream,
+    pub line: &'a [u8],
+    pub time: i64,
+}
+
 impl Record {
+    pub fn entry(&self) -> Entry<'_> {
+        Entry {
+            stream: self.stream,
+            line: &self.line,
+            time: self.time,
+        }
+    }
+
     /// The time as Docker prints it: RFC 3339 in UTC with up to nine fraction digits, trailing
     /// zeros dropped (Go's `time.RFC3339Nano`).
     pub fn time_rfc3339(&self) -> String {
@@ -59,16 +75,45 @@ pub fn now_nanos() -> i64 {
 
 /// Go's `time.RFC3339Nano` of a Unix time in nanoseconds, in UTC.
 pub fn format_rfc3339_nano(nanos: i64) -> String {
-    let t = DateTime::<Utc>::from_timestamp_nanos(nanos);
-    let mut s = t.format("%Y-%m-%dT%H:%M:%S").to_string();
-    let frac = t.timestamp_subsec_nanos();
+    let mut out = Vec::with_capacity(32);
+    write_rfc3339_nano(nanos, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+thread_local! {
+    /// The last second formatted and its `YYYY-MM-DDTHH:MM:SS`: a chatty container logs many
+    /// lines a second, and only the fraction changes between them.
+    static SECOND: std::cell::RefCell<(i64, String)> = const {
+        std::cell::RefCell::new((i64::MIN, String::new()))
+    };
+}
+
+/// Appends [`format_rfc3339_nano`] of `nanos` to `out`.
+pub fn write_rfc3339_nano(nanos: i64, out: &mut Vec<u8>) {
+    let (secs, frac) = (
+        nanos.div_euclid(1_000_000_000),
+        nanos.rem_euclid(1_000_000_000),
+    );
+    SECOND.with(|cell| {
+        let mut cached = cell.borrow_mut();
+        if cached.0 != secs {
+            let t = DateTime::<Utc>::from_timestamp_nanos(nanos);
+            *cached = (secs, t.format("%Y-%m-%dT%H:%M:%S").to_string());
+        }
+        out.extend_from_slice(cached.1.as_bytes());
+    });
     if frac != 0 {
-        let digits = format!("{frac:09}");
-        s.push('.');
-        s.push_str(digits.trim_end_matches('0'));
+        let mut digits = [b'0'; 9];
+        let mut f = frac;
+        for d in digits.iter_mut().rev() {
+            *d = b'0' + (f % 10) as u8;
+            f /= 10;
+        }
+        let len = 9 - digits.iter().rev().take_while(|&&d| d == b'0').count();
+        out.push(b'.');
+        out.extend_from_slice(&digits[..len]);
     }
-    s.push('Z');
-    s
+    out.push(b'Z');
 }
 
 /// Parses an RFC 3339 time into nanoseconds since the Unix epoch.
@@ -92,5 +137,12 @@ mod tests {
         );
         let n = now_nanos();
         assert_eq!(parse_rfc3339(&format_rfc3339_nano(n)), Some(n));
+        // The cached second is not reused for another one.
+        assert_eq!(
+            format_rfc3339_nano(2_000_000_010),
+            "1970-01-01T00:00:02.00000001Z"
+        );
+        assert_eq!(format_rfc3339_nano(3_100_000_000), "1970-01-01T00:00:03.1Z");
+        assert_eq!(format_rfc3339_nano(-1), "1969-12-31T23:59:59.999999999Z");
     }
 }

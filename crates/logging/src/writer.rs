@@ -9,7 +9,7 @@ use crate::compress::Compressor;
 use crate::config::LogConfig;
 use crate::error::{LogError, Result};
 use crate::format::{log_path, Format};
-use crate::record::{now_nanos, Record, Stream};
+use crate::record::{now_nanos, Entry, Stream};
 use crate::rotate::RotatingFile;
 use std::collections::BTreeMap;
 use std::io;
@@ -119,14 +119,15 @@ impl LogWriter {
         };
         let time = time.max(self.last_time.saturating_add(1));
         self.last_time = time;
-        let rec = Record {
-            stream,
-            line: line.to_vec(),
-            time,
-        };
+        let rec = Entry { stream, line, time };
         self.entry.clear();
         format.encode(&rec, &self.attrs, &mut self.entry);
-        file.append(&self.entry, time)
+        let written = file.append(&self.entry, time);
+        if self.entry.capacity() > 64 * 1024 {
+            // A long line's buffer is not kept for the short ones that follow.
+            self.entry = Vec::new();
+        }
+        written
     }
 
     fn flush(&mut self) -> io::Result<()> {
