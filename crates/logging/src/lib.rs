@@ -11,6 +11,7 @@
 //!
 //! See docs/logging.md for the on-disk formats.
 
+pub mod attrs;
 pub mod compress;
 pub mod config;
 mod error;
@@ -23,6 +24,7 @@ mod record;
 pub mod rotate;
 mod writer;
 
+pub use attrs::{extra_attrs, ContainerInfo};
 pub use compress::{Compressor, ForkCompressor, ThreadCompressor};
 pub use config::{Driver, LogConfig, Rotation};
 pub use error::{LogError, Result};
