@@ -31,7 +31,9 @@ pub use error::{LogError, Result};
 pub use follow::Follower;
 pub use format::{log_path, Format};
 pub use reader::{LogFiles, ReadOptions};
-pub use record::{format_rfc3339_nano, now_nanos, parse_rfc3339, Entry, Record, Stream};
+pub use record::{
+    format_rfc3339_nano, format_rfc3339_nano_fixed, now_nanos, parse_rfc3339, Entry, Record, Stream,
+};
 pub use writer::{LogWriter, MAX_LINE};
 
 #[cfg(test)]

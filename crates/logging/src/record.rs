@@ -116,6 +116,14 @@ pub fn write_rfc3339_nano(nanos: i64, out: &mut Vec<u8>) {
     out.push(b'Z');
 }
 
+/// Docker's `RFC3339NanoFixed` (nine fraction digits, always): how `logs --timestamps` prints
+/// a record's time (the file holds [`format_rfc3339_nano`]'s trimmed form).
+pub fn format_rfc3339_nano_fixed(nanos: i64) -> String {
+    DateTime::<Utc>::from_timestamp_nanos(nanos)
+        .format("%Y-%m-%dT%H:%M:%S%.9fZ")
+        .to_string()
+}
+
 /// Parses an RFC 3339 time into nanoseconds since the Unix epoch.
 pub fn parse_rfc3339(s: &str) -> Option<i64> {
     DateTime::parse_from_rfc3339(s)
@@ -144,5 +152,9 @@ mod tests {
         );
         assert_eq!(format_rfc3339_nano(3_100_000_000), "1970-01-01T00:00:03.1Z");
         assert_eq!(format_rfc3339_nano(-1), "1969-12-31T23:59:59.999999999Z");
+        assert_eq!(
+            format_rfc3339_nano_fixed(1_500_000_000),
+            "1970-01-01T00:00:01.500000000Z"
+        );
     }
 }
