@@ -141,3 +141,63 @@ async fn none_driver_keeps_no_file() {
     shim.stop().await;
     assert!(!shim.log().exists());
 }
+
+/// Compressed rotation inside the real (single-threaded) shim: rotated files are gzipped by a
+/// forked child and read back in order with the active file.
+#[tokio::test]
+async fn compressed_rotation_reads_back_in_order() {
+    let config = ShimConfig {
+        log: LogConfig {
+            driver: "json-file".into(),
+            opts: BTreeMap::from([
+                ("max-size".into(), "64k".into()),
+                ("max-file".into(), "4".into()),
+                ("compress".into(), "true".into()),
+            ]),
+            attrs: BTreeMap::from([("tag".into(), "t1".into())]),
+        },
+        healthcheck: None,
+    };
+    // Numbered lines, slowly enough to stay readable, fast enough to rotate a few times.
+    let mut shim = TestShim::start(&["sh", "-c", "seq 1 30000; sleep 60"], Some(config)).await;
+    let log = shim.log();
+    let gz = |n: u32| {
+        let mut s = log.as_os_str().to_os_string();
+        s.push(format!(".{n}.gz"));
+        std::path::PathBuf::from(s)
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !(gz(3).exists() && !rotated(&log, 1).exists()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no compressed rotation"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Wait for the output to end (the last line is in the active file).
+    let files = berth_logging::LogFiles::for_driver(berth_logging::Driver::JsonFile, &log).unwrap();
+    let mut recs = Vec::new();
+    for _ in 0..200 {
+        recs = files.read(&Default::default()).unwrap();
+        if recs.last().is_some_and(|r| r.line == b"30000\n") && !rotated(&log, 1).exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    shim.stop().await;
+    let numbers: Vec<u32> = recs
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.line).trim().parse().unwrap())
+        .collect();
+    assert_eq!(numbers.last(), Some(&30000));
+    let first = numbers[0];
+    assert!(first > 1, "the oldest files were removed");
+    assert_eq!(numbers, (first..=30000).collect::<Vec<_>>());
+    assert!(!gz(4).exists());
+    // Each entry carries the attrs the daemon gave.
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.lines().all(|l| l.contains(r#""attrs":{"tag":"t1"}"#)),
+        "{text:.200}"
+    );
+}
