@@ -44,7 +44,7 @@ impl Follower {
             Some(f) => Some((f.try_clone()?, f.metadata()?.ino())),
             None => None,
         };
-        let (backlog, used) = files.read_with_active(opts, active)?;
+        let (backlog, end) = files.read_with_active(opts, active)?;
         let mut follower = Follower {
             files,
             current,
@@ -54,9 +54,12 @@ impl Follower {
             last: None,
         };
         if let Some((f, _)) = &mut follower.current {
-            f.seek(SeekFrom::Start(used))?;
+            f.seek(SeekFrom::Start(end.len))?;
             // The newest entry there, returned or not (tail, since): the rest comes after it.
-            follower.last = files_last_time(&follower.files, used);
+            follower.last = end.last_time;
+        }
+        if follower.last.is_none() {
+            follower.last = backlog.last().map(|r| r.time);
         }
         follower.done = backlog
             .last()
@@ -193,17 +196,4 @@ impl Follower {
         }
         Ok(())
     }
-}
-
-/// The time of the last whole entry in the first `len` bytes of the active file.
-fn files_last_time(files: &LogFiles, len: u64) -> Option<i64> {
-    let mut bytes = Vec::new();
-    File::open(&files.path)
-        .ok()?
-        .take(len)
-        .read_to_end(&mut bytes)
-        .ok()?;
-    let mut recs = Vec::new();
-    files.format.decode_all(&bytes, &mut recs);
-    recs.last().map(|r| r.time)
 }

@@ -34,6 +34,13 @@ impl ReadOptions {
     }
 }
 
+/// Where the whole entries of the active file end, as a reader found them.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ActiveEnd {
+    pub len: u64,
+    pub last_time: Option<i64>,
+}
+
 /// One file of a log.
 #[derive(Debug, Clone)]
 pub(crate) struct LogFile {
@@ -101,23 +108,25 @@ impl LogFiles {
     }
 
     /// Reads the rotated files by name and the active file through `active` (to its end),
-    /// returning the selected records and how many bytes of `active` whole entries took.
+    /// returning the selected records and where `active`'s whole entries end: their length
+    /// and the time of the last one (selected or not).
     pub(crate) fn read_with_active(
         &self,
         opts: &ReadOptions,
         active: Option<File>,
-    ) -> io::Result<(Vec<Record>, u64)> {
+    ) -> io::Result<(Vec<Record>, ActiveEnd)> {
         use std::os::unix::fs::MetadataExt;
         let mut newest_first: Vec<Vec<Record>> = Vec::new();
         let mut count = 0;
-        let mut used = 0;
+        let mut end = ActiveEnd::default();
         let mut active_ino = None;
         if let Some(mut f) = active {
             active_ino = f.metadata().ok().map(|m| m.ino());
             let mut bytes = Vec::new();
             f.read_to_end(&mut bytes)?;
             let mut recs = Vec::new();
-            used = self.format.decode_all(&bytes, &mut recs) as u64;
+            end.len = self.format.decode_all(&bytes, &mut recs) as u64;
+            end.last_time = recs.last().map(|r| r.time);
             recs.retain(|r| opts.wants(r));
             count += recs.len();
             newest_first.push(recs);
@@ -153,7 +162,7 @@ impl LogFiles {
             let skip = all.len().saturating_sub(t);
             all.drain(..skip);
         }
-        Ok((all, used))
+        Ok((all, end))
     }
 
     /// Every whole record of one file.
