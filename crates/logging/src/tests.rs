@@ -294,18 +294,22 @@ fn follow_waits_for_the_file_and_handles_truncation() {
 /// in order.
 #[test]
 fn follow_across_rotations_with_a_concurrent_writer() {
-    for compress in ["false", "true"] {
+    for (driver, compress) in [
+        (Driver::JsonFile, "false"),
+        (Driver::JsonFile, "true"),
+        (Driver::Local, "true"),
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let json = dir.path().join("c-json.log");
         let cfg = config(
-            "json-file",
+            driver.name(),
             &[
                 ("max-size", "2k"),
                 ("max-file", "200"),
                 ("compress", compress),
             ],
         );
-        let files = LogFiles::for_driver(Driver::JsonFile, &json).unwrap();
+        let files = LogFiles::for_driver(driver, &json).unwrap();
         let (_, mut f) = Follower::start(files, &ReadOptions::default()).unwrap();
         let (done_tx, done_rx) = std::sync::mpsc::channel();
         let json2 = json.clone();
@@ -340,7 +344,7 @@ fn follow_across_rotations_with_a_concurrent_writer() {
         let first_diff = seen.iter().zip(&want).position(|(a, b)| a != b);
         assert!(
             seen.len() == 3000 && first_diff.is_none(),
-            "compress={compress}: {} lines, first difference at {first_diff:?}",
+            "{driver:?} compress={compress}: {} lines, first difference at {first_diff:?}",
             seen.len()
         );
     }

@@ -302,6 +302,35 @@ mod tests {
     }
 
     #[test]
+    fn probe_process_is_inits_with_the_probe_args() {
+        let init = serde_json::json!({
+            "args": ["nginx"], "env": ["A=1"], "cwd": "/srv", "user": {"uid": 7, "gid": 8},
+            "terminal": true, "consoleSize": {"width": 80, "height": 24},
+        });
+        let config = HealthConfig {
+            test: vec!["CMD-SHELL".into(), "exit 0".into()],
+            ..Default::default()
+        };
+        let h = HealthMonitor::new(Some(&config), &init).unwrap();
+        assert_eq!(
+            h.process["args"],
+            serde_json::json!(["/bin/sh", "-c", "exit 0"])
+        );
+        assert_eq!(h.process["terminal"], false);
+        assert!(h.process.get("consoleSize").is_none());
+        assert_eq!(h.process["user"]["uid"], 7);
+        assert_eq!(h.process["env"], serde_json::json!(["A=1"]));
+        assert_eq!(h.process["cwd"], "/srv");
+        assert_eq!(h.current().status, HealthStatus::Starting);
+        let none = HealthConfig {
+            test: vec!["NONE".into()],
+            ..Default::default()
+        };
+        assert!(HealthMonitor::new(Some(&none), &init).is_none());
+        assert!(HealthMonitor::new(None, &init).is_none());
+    }
+
+    #[test]
     fn go_durations() {
         assert_eq!(go_duration(Duration::from_secs(30)), "30s");
         assert_eq!(go_duration(Duration::from_secs(90)), "1m30s");
