@@ -201,3 +201,27 @@ async fn compressed_rotation_reads_back_in_order() {
         "{text:.200}"
     );
 }
+
+/// A driver the shim does not know fails the start with Docker's message.
+#[tokio::test]
+async fn unknown_driver_fails_the_start() {
+    let config = ShimConfig {
+        log: LogConfig {
+            driver: "splunk2".into(),
+            ..Default::default()
+        },
+        healthcheck: None,
+    };
+    let (dir, _, report) = common::create(&["echo", "hi"], Some(config));
+    match report {
+        berth_shim_protocol::StartReport::Failed { message } => assert!(
+            message.contains(
+                "failed to initialize logging driver: logger: no log driver named 'splunk2' is registered"
+            ),
+            "{message}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    // Nothing was left running: the socket is gone with the shim.
+    assert!(!dir.path().join("state/shim.sock").exists());
+}

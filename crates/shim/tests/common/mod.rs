@@ -35,48 +35,9 @@ impl TestShim {
     /// Creates and starts a container running `args` (no tty, no stdin) with `config` in
     /// its state directory (none: the daemon said nothing).
     pub async fn start(args: &[&str], config: Option<ShimConfig>) -> TestShim {
-        assert!(
-            nix::unistd::geteuid().is_root(),
-            "the shim tests run containers: they need root"
-        );
-        let dir = tempfile::tempdir().expect("tempdir");
-        let id = format!(
-            "t{}-{}",
-            std::process::id(),
-            dir.path()
-                .file_name()
-                .unwrap()
-                .to_string_lossy()
-                .trim_start_matches('.')
-        )
-        .replace('.', "-");
-        let bundle = dir.path().join("bundle");
-        make_bundle(&bundle, &id, args);
-        let state = dir.path().join("state");
-        std::fs::create_dir_all(&state).unwrap();
-        if let Some(c) = config {
-            c.write(&state).unwrap();
-        }
-        let log = dir.path().join(format!("{id}-json.log"));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_berth-shim"))
-            .args(["start", "--id", &id, "--bundle"])
-            .arg(&bundle)
-            .arg("--state")
-            .arg(&state)
-            .arg("--log")
-            .arg(&log)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("running berth-shim");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let _ = child.wait();
-        let report: StartReport = serde_json::from_str(&line).expect(&line);
+        let (dir, id, report) = create(args, config);
         assert!(matches!(report, StartReport::Created { .. }), "{report:?}");
+        let state = dir.path().join("state");
         let client = ShimClient::new(&state);
         let waiter = client.clone();
         let exit = tokio::spawn(async move { waiter.call(&Request::Wait).await });
@@ -90,7 +51,58 @@ impl TestShim {
         assert_eq!(shim.call(Request::Start).await, Response::Ok);
         shim
     }
+}
 
+/// Runs `berth-shim start` for a container running `args`: its directory, id and report.
+pub fn create(
+    args: &[&str],
+    config: Option<ShimConfig>,
+) -> (tempfile::TempDir, String, StartReport) {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "the shim tests run containers: they need root"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let id = format!(
+        "t{}-{}",
+        std::process::id(),
+        dir.path()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .trim_start_matches('.')
+    )
+    .replace('.', "-");
+    let bundle = dir.path().join("bundle");
+    make_bundle(&bundle, &id, args);
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    if let Some(c) = config {
+        c.write(&state).unwrap();
+    }
+    let log = dir.path().join(format!("{id}-json.log"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_berth-shim"))
+        .args(["start", "--id", &id, "--bundle"])
+        .arg(&bundle)
+        .arg("--state")
+        .arg(&state)
+        .arg("--log")
+        .arg(&log)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("running berth-shim");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _ = child.wait();
+    let report: StartReport = serde_json::from_str(&line).expect(&line);
+    (dir, id, report)
+}
+
+impl TestShim {
     /// The container's exit, from the `Wait` sent at start.
     pub async fn wait(&mut self) -> Response {
         let exit = self.exit.take().expect("wait once");
