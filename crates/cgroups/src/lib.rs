@@ -7,6 +7,7 @@
 //! and tests build a layout over a temporary directory of fixture files.
 
 mod layout;
+pub mod limits;
 mod migration;
 pub mod mountinfo;
 mod stats;
