@@ -144,3 +144,36 @@ async fn no_healthcheck_is_an_error() {
     assert!(read_health_file_in(&shim.state()).is_none());
     shim.stop().await;
 }
+
+/// A `Health` request waiting for a change returns when the container exits.
+#[tokio::test]
+async fn a_waiting_health_request_ends_with_the_container() {
+    let mut shim = TestShim::start(
+        &["sleep", "60"],
+        Some(config(&["CMD", "true"], |h| h.interval = 60_000 * MS)),
+    )
+    .await;
+    let client = shim.client.clone();
+    let waiting = tokio::spawn(async move {
+        client
+            .call(&Request::Health {
+                wait_change_from: Some(HealthStatus::Starting),
+            })
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !waiting.is_finished(),
+        "no probe ran yet: the status is unchanged"
+    );
+    shim.stop().await;
+    let answer = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("answered once the container exited")
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(answer, Response::Health(ref h) if h.status == HealthStatus::Starting),
+        "{answer:?}"
+    );
+}
