@@ -2,7 +2,7 @@
 
 use berth_api::container::{
     ContainerCreateRequest, ContainerCreateResponse, ContainerInspect, ContainerPruneResponse,
-    ContainerSummary, TopResponse, WaitResponse,
+    ContainerSummary, ContainerUpdateRequest, ContainerUpdateResponse, TopResponse, WaitResponse,
 };
 use berth_api::filters::Filters;
 use berth_api::stats::StatsResponse;
@@ -213,6 +213,19 @@ impl Client {
             .await?;
         ByteStream::new(resp.into_body()).collect().await?;
         Ok(())
+    }
+
+    /// `POST /containers/{id}/update`.
+    pub async fn container_update(
+        &self,
+        id: &str,
+        body: &ContainerUpdateRequest,
+    ) -> Result<ContainerUpdateResponse> {
+        read_json(
+            self.post(&path(id, "update"), &Query::new(), Some(body))
+                .await?,
+        )
+        .await
     }
 
     /// `POST /containers/prune[?filters=]`.

@@ -29,6 +29,7 @@ const ROUTES: &[&str] = &[
     "POST /containers/{id}/pause",
     "POST /containers/{id}/unpause",
     "POST /containers/{id}/rename",
+    "POST /containers/{id}/update",
     "POST /containers/{id}/wait",
     "POST /containers/{id}/resize",
     "POST /containers/{id}/attach",
@@ -87,6 +88,7 @@ fn via_api(method: &str, template: &str, status: u16, v: &Value) -> Option<Resul
         ("GET", "/containers/json") => through::<Vec<container::ContainerSummary>>(v),
         ("POST", "/containers/create") => through::<container::ContainerCreateResponse>(v),
         ("POST", "/containers/prune") => through::<container::ContainerPruneResponse>(v),
+        ("POST", "/containers/{id}/update") => through::<container::ContainerUpdateResponse>(v),
         ("GET", "/containers/{id}/json") => through::<container::ContainerInspect>(v),
         ("POST", "/containers/{id}/wait") => through::<container::WaitResponse>(v),
         ("GET", "/containers/{id}/top") => through::<container::TopResponse>(v),
@@ -494,6 +496,41 @@ fn lists(api: &mut Api) {
 }
 
 fn verbs(api: &mut Api, created: &str, running: &str, paused: &str, exited: &str, tty: &str) {
+    let update = "/containers/{id}/update";
+    let limits = serde_json::json!({"Memory": 67108864, "MemorySwap": 134217728, "PidsLimit": 50});
+    api.call_json(
+        "running",
+        "POST",
+        update,
+        &format!("/containers/{running}/update"),
+        &limits,
+        200,
+    );
+    api.call_json(
+        "created",
+        "POST",
+        update,
+        &format!("/containers/{created}/update"),
+        &limits,
+        200,
+    );
+    let bad = serde_json::json!({"Memory": 1024});
+    api.call_json(
+        "too little memory",
+        "POST",
+        update,
+        &format!("/containers/{running}/update"),
+        &bad,
+        400,
+    );
+    api.call_json(
+        "no such container",
+        "POST",
+        update,
+        "/containers/nosuch/update",
+        &limits,
+        404,
+    );
     // The log endpoints: raw streams, checked for their content type.
     let logs = "/containers/{id}/logs";
     let path = format!("/containers/{exited}/logs?stdout=1&stderr=1");

@@ -32,6 +32,33 @@ pub fn create_request(
     Ok((config, host_config))
 }
 
+/// `docker update`'s request; a restart policy with a name is checked here, with dockerd's
+/// messages (one without a name changes nothing).
+pub fn update_request(
+    r: api::ContainerUpdateRequest,
+) -> Result<model::ResourceUpdate, EngineError> {
+    let restart_policy = r
+        .restart_policy
+        .filter(|p| !p.name.is_empty())
+        .map(|p| model::RestartPolicy::parse(&p.name, p.maximum_retry_count))
+        .transpose()
+        .map_err(EngineError::invalid)?;
+    Ok(model::ResourceUpdate {
+        cpu_shares: r.cpu_shares,
+        memory: r.memory,
+        nano_cpus: r.nano_cpus,
+        blkio_weight: r.blkio_weight,
+        cpu_period: r.cpu_period,
+        cpu_quota: r.cpu_quota,
+        cpuset_cpus: r.cpuset_cpus,
+        cpuset_mems: r.cpuset_mems,
+        memory_reservation: r.memory_reservation,
+        memory_swap: r.memory_swap,
+        pids_limit: r.pids_limit,
+        restart_policy,
+    })
+}
+
 pub fn config(c: &model::ContainerConfig) -> api::ContainerConfig {
     through_json(c).unwrap_or_default()
 }

@@ -7,7 +7,8 @@ use axum::extract::{Path, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use berth_api::container::{
-    ContainerCreateRequest, ContainerCreateResponse, ContainerPruneResponse, WaitResponse,
+    ContainerCreateRequest, ContainerCreateResponse, ContainerPruneResponse,
+    ContainerUpdateRequest, ContainerUpdateResponse, WaitResponse,
 };
 use berth_engine::container::{AttachOptions, ListOptions, LogOptions, WaitCondition};
 use berth_engine::EngineError;
@@ -55,6 +56,17 @@ pub async fn prune(State(engine): State<AppState>, q: Query) -> ApiResult {
             space_reclaimed: report.space_reclaimed,
         },
     ))
+}
+
+pub async fn update(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    RequestBody(body): RequestBody,
+) -> ApiResult {
+    let req: ContainerUpdateRequest = parse_body(&body)?;
+    let update = crate::convert::container::update_request(req)?;
+    let warnings = engine.update_container(&id, update).await?;
+    Ok(json(StatusCode::OK, &ContainerUpdateResponse { warnings }))
 }
 
 pub async fn create(

@@ -194,6 +194,10 @@ fn fill_dockers_defaults(host: &mut HostConfig, facts: &berth_spec::HostInfo) {
         host.readonly_paths
             .get_or_insert_with(berth_spec::default_readonly_paths);
     }
+    // dockerd's default: swap as large as the memory limit (memory + swap = twice it).
+    if host.memory > 0 && host.memory_swap == 0 {
+        host.memory_swap = host.memory * 2;
+    }
     // The docker CLI sends -1 for "not set"; dockerd stores it as unset.
     if host.memory_swappiness == Some(-1) {
         host.memory_swappiness = None;

@@ -21,6 +21,7 @@ mod start;
 pub mod stats;
 mod stop;
 mod top;
+mod update;
 mod user;
 mod wait;
 

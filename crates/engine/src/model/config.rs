@@ -235,6 +235,7 @@ pub struct HostConfig {
     pub sysctls: Option<BTreeMap<String, String>>,
     pub cpu_shares: i64,
     pub memory: i64,
+    pub blkio_weight: u16,
     pub nano_cpus: i64,
     pub cpu_period: i64,
     pub cpu_quota: i64,

@@ -10,3 +10,6 @@ pub use config::{ContainerConfig, HostConfig, LogConfig, NetworkMode, RestartPol
 pub mod exec;
 
 pub use exec::{ExecDetails, ExecSpec, ExecStart};
+pub mod update;
+
+pub use update::ResourceUpdate;
