@@ -6,6 +6,7 @@ pub mod config;
 pub mod container;
 pub mod error;
 pub mod events;
+pub mod image_transfer;
 pub mod images;
 mod names;
 mod netns;
@@ -25,6 +26,7 @@ use store::ContainerStore;
 pub struct Engine {
     pub config: EngineConfig,
     pub images: images::ImageService,
+    registry: Arc<berth_image::registry::Registry>,
     pub events: Arc<EventBus>,
     store: ContainerStore,
     /// Facts about this host the OCI spec needs, read once.
@@ -49,9 +51,13 @@ impl Engine {
         let db = Arc::new(db);
         let store = ContainerStore::open(db.clone())?;
         let images = images::ImageService::open(&config.data_root, db)?;
+        let registry = Arc::new(berth_image::registry::Registry::new(
+            config.registry.clone(),
+        )?);
         let engine = Arc::new(Self {
             config,
             images,
+            registry,
             events: Arc::new(EventBus::default()),
             store,
             host_info: berth_spec::HostInfo::detect(),

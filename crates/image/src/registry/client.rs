@@ -85,7 +85,7 @@ impl Registry {
         if let Some(c) = clients.get(&key) {
             return Ok(c.clone());
         }
-        let tls = tls::client_config(&self.config.certs_dir, &ep.host, ep.skip_verify)?;
+        let tls = tls::client_config(&self.config.certs_dirs, &ep.host, ep.skip_verify)?;
         let c = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
             .user_agent(self.config.user_agent.clone())
