@@ -1,0 +1,256 @@
+//! Registries for the image transfer tests: Debian's `docker-registry` on a free port of
+//! 127.0.0.1 with a config of the test's (plain HTTP, TLS with a CA the test makes,
+//! htpasswd Basic auth), and podman on storage of its own. Everything is removed on drop.
+
+use std::fs;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::{have, run_cmd, Out};
+
+/// A certificate authority of the test's, and the certificates it signs.
+pub struct TestCa {
+    pub dir: tempfile::TempDir,
+    /// The CA certificate, PEM.
+    pub pem: String,
+    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
+}
+
+impl TestCa {
+    pub fn new() -> TestCa {
+        let dir = tempfile::Builder::new()
+            .prefix("bt-ca-")
+            .tempdir_in("/tmp")
+            .expect("temp dir");
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "berth e2e CA");
+        params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::CrlSign,
+            rcgen::KeyUsagePurpose::DigitalSignature,
+        ];
+        let key = rcgen::KeyPair::generate().expect("CA key");
+        let cert = params.self_signed(&key).expect("CA certificate");
+        TestCa {
+            dir,
+            pem: cert.pem(),
+            issuer: rcgen::Issuer::new(params, key),
+        }
+    }
+
+    /// A server certificate for 127.0.0.1 and localhost: (certificate, key) files.
+    pub fn server_cert(&self) -> (PathBuf, PathBuf) {
+        let mut params =
+            rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+                .expect("server params");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "registry");
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+        let key = rcgen::KeyPair::generate().expect("server key");
+        let cert = params.signed_by(&key, &self.issuer).expect("server cert");
+        let c = self.dir.path().join("registry.pem");
+        let k = self.dir.path().join("registry.key");
+        fs::write(&c, cert.pem()).expect("writing the certificate");
+        fs::write(&k, key.serialize_pem()).expect("writing the key");
+        (c, k)
+    }
+
+    /// Trusts this CA for `host` in the certs.d directory `certs_dir`.
+    pub fn install(&self, certs_dir: &Path, host: &str) {
+        let d = certs_dir.join(host);
+        fs::create_dir_all(&d).expect("certs.d entry");
+        fs::write(d.join("ca.crt"), &self.pem).expect("writing ca.crt");
+    }
+}
+
+impl Default for TestCa {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// What a registry is started with.
+#[derive(Default)]
+pub struct RegistryOptions<'a> {
+    /// Serve HTTPS with a certificate of this CA.
+    pub tls: Option<&'a TestCa>,
+    /// htpasswd Basic auth with this one user.
+    pub user: Option<(&'a str, &'a str)>,
+}
+
+/// Debian's `docker-registry`, killed and its storage removed when dropped.
+pub struct Registry {
+    child: Child,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+impl Registry {
+    pub fn start(opts: RegistryOptions<'_>) -> Registry {
+        assert!(
+            have("docker-registry"),
+            "docker-registry is not installed: run scripts/install-deps.sh (Debian's docker-registry)"
+        );
+        let dir = tempfile::Builder::new()
+            .prefix("bt-registry-")
+            .tempdir_in("/tmp")
+            .expect("temp dir");
+        let mut auth = String::new();
+        if let Some((user, password)) = opts.user {
+            let hash = bcrypt::hash(password, 5).expect("bcrypt");
+            let path = dir.path().join("htpasswd");
+            fs::write(&path, format!("{user}:{hash}\n")).expect("writing htpasswd");
+            auth = format!(
+                "auth:\n  htpasswd:\n    realm: berth-e2e\n    path: {}\n",
+                path.display()
+            );
+        }
+        let mut tls = String::new();
+        if let Some(ca) = opts.tls {
+            let (c, k) = ca.server_cert();
+            tls = format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                c.display(),
+                k.display()
+            );
+        }
+        let mut last_log = String::new();
+        for _ in 0..5 {
+            let port = free_port();
+            let config = format!(
+                "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: true\n\
+                 storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n\
+                 http:\n  addr: 127.0.0.1:{port}\n{tls}{auth}",
+                dir.path().join("data").display()
+            );
+            let config_path = dir.path().join("config.yml");
+            fs::write(&config_path, config).expect("writing the registry config");
+            let log = fs::File::create(dir.path().join("registry.log")).expect("registry log");
+            let child = Command::new("docker-registry")
+                .arg("serve")
+                .arg(&config_path)
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().expect("log"))
+                .stderr(log)
+                .spawn()
+                .expect("starting docker-registry");
+            let mut child = child;
+            if wait_ready(&mut child, port) {
+                return Registry { child, port, dir };
+            }
+            // The port was taken meanwhile, most likely: try another.
+            last_log = fs::read_to_string(dir.path().join("registry.log")).unwrap_or_default();
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("docker-registry did not start:\n{last_log}");
+    }
+
+    /// `127.0.0.1:<port>`
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
+    }
+
+    /// Where the registry keeps blob `digest` (`sha256:<hex>`).
+    pub fn blob_path(&self, digest: &str) -> PathBuf {
+        let hex = digest.trim_start_matches("sha256:");
+        self.dir
+            .path()
+            .join("data/docker/registry/v2/blobs/sha256")
+            .join(&hex[..2])
+            .join(hex)
+            .join("data")
+    }
+}
+
+fn wait_ready(child: &mut Child, port: u16) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return false;
+        }
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// podman on storage of its own (`--root`, `--runroot` in a temp dir), removed on drop.
+pub struct Podman {
+    pub dir: PathBuf,
+}
+
+impl Podman {
+    pub fn new() -> Podman {
+        assert!(
+            have("podman"),
+            "podman is not installed: run scripts/install-deps.sh"
+        );
+        let dir = tempfile::Builder::new()
+            .prefix("bt-podman-")
+            .tempdir_in("/tmp")
+            .expect("temp dir")
+            .keep();
+        Podman { dir }
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("podman");
+        c.arg("--root")
+            .arg(self.dir.join("root"))
+            .arg("--runroot")
+            .arg(self.dir.join("run"))
+            .arg("--storage-driver")
+            .arg("overlay")
+            .args(args);
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Out {
+        run_cmd(self.cmd(args), None, Duration::from_secs(120))
+    }
+}
+
+impl Default for Podman {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for Podman {
+    fn drop(&mut self) {
+        let _ = self.run(&["rm", "-a", "-f"]);
+        let _ = self.run(&["rmi", "-a", "-f"]);
+        crate::unmount_under(&self.dir);
+        if let Err(e) = fs::remove_dir_all(&self.dir) {
+            eprintln!("cleanup: removing {}: {e}", self.dir.display());
+        }
+    }
+}

@@ -1,0 +1,458 @@
+//! Images between berthd and registries, archives and podman, through berth and the docker
+//! CLI: push and pull against Debian's `docker-registry` (plain HTTP; TLS with a CA of the
+//! test's and htpasswd Basic auth), login and logout, save and load, podman reading what
+//! berth saves and the reverse, and a tampered blob refused.
+
+use berth_e2e::registry::{Podman, Registry, RegistryOptions, TestCa};
+use berth_e2e::{both_clis, daemon, Cli, TestDaemon, IMAGE};
+use serde_json::Value;
+
+both_clis!(
+    push_rmi_pull_run,
+    save_and_load,
+    tls_basic_auth_login_and_logout,
+);
+
+/// Removes every tag of the image `reference` names, so its layers go too.
+fn remove_image(d: &TestDaemon, cli: Cli, reference: &str) {
+    let id = d
+        .cli(cli, &["image", "inspect", "--format", "{{.Id}}", reference])
+        .ok()
+        .out();
+    d.cli(cli, &["rmi", "-f", &id]).ok();
+    let left = d.cli(cli, &["images", "-q"]).ok();
+    assert!(!left.stdout.contains(&id[7..19]), "{left:?}");
+}
+
+fn push_rmi_pull_run(cli: Cli) {
+    let reg = Registry::start(RegistryOptions::default());
+    let d = daemon!();
+    let target = format!("{}/e2e/bb:1", reg.host());
+    d.cli(cli, &["tag", IMAGE, &target]).ok();
+
+    let o = d.cli(cli, &["push", &target]).ok();
+    assert!(
+        o.stdout.contains(&format!(
+            "The push refers to repository [{}/e2e/bb]",
+            reg.host()
+        )),
+        "{o:?}"
+    );
+    assert!(o.stdout.contains(": Pushed"), "{o:?}");
+    let digest = o
+        .lines()
+        .iter()
+        .find_map(|l| l.strip_prefix("1: digest: ").map(str::to_string))
+        .unwrap_or_else(|| panic!("no digest line: {o:?}"));
+    let digest = digest
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert!(digest.starts_with("sha256:"), "{o:?}");
+
+    remove_image(&d, cli, &target);
+    let o = d.cli(cli, &["pull", &target]).ok();
+    for want in [
+        "1: Pulling from e2e/bb".to_string(),
+        ": Pull complete".to_string(),
+        format!("Digest: {digest}"),
+        format!("Status: Downloaded newer image for {target}"),
+    ] {
+        assert!(o.stdout.contains(&want), "{want:?} missing:\n{o:?}");
+    }
+    let o = d.cli(cli, &["run", "--rm", &target, "echo", "pulled"]).ok();
+    assert_eq!(o.out(), "pulled");
+    let o = d
+        .cli(
+            cli,
+            &[
+                "images",
+                "--digests",
+                "--format",
+                "{{.Repository}} {{.Digest}}",
+            ],
+        )
+        .ok();
+    assert!(
+        o.stdout
+            .contains(&format!("{}/e2e/bb {digest}", reg.host())),
+        "{o:?}"
+    );
+    let o = d.cli(cli, &["pull", &target]).ok();
+    assert!(
+        o.stdout
+            .contains(&format!("Status: Image is up to date for {target}")),
+        "{o:?}"
+    );
+
+    // No such tag: Docker's message, and an exit status.
+    let missing = format!("{}/e2e/bb:nope", reg.host());
+    let o = d.cli(cli, &["pull", &missing]).fails();
+    assert!(
+        o.stderr.contains(&format!(
+            "manifest for {missing} not found: manifest unknown"
+        )),
+        "{o:?}"
+    );
+}
+
+fn save_and_load(cli: Cli) {
+    let d = daemon!();
+    let file = d.root.join("saved.tar");
+    d.cli(cli, &["tag", IMAGE, "saved/bb:2"]).ok();
+    d.cli(
+        cli,
+        &["save", "-o", file.to_str().unwrap(), IMAGE, "saved/bb:2"],
+    )
+    .ok();
+    let archive = std::fs::read(&file).unwrap();
+    remove_image(&d, cli, IMAGE);
+
+    let o = d.cli(cli, &["load", "-i", file.to_str().unwrap()]).ok();
+    assert!(o.stdout.contains("Loaded image: busybox:latest"), "{o:?}");
+    assert!(o.stdout.contains("Loaded image: saved/bb:2"), "{o:?}");
+    let o = d
+        .cli(cli, &["run", "--rm", "saved/bb:2", "echo", "loaded"])
+        .ok();
+    assert_eq!(o.out(), "loaded");
+
+    // To stdout and from stdin, quietly.
+    let mut save = d.cli_cmd(cli, &["save", "saved/bb:2"]);
+    let out = save.output().expect("running save");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.len() > 1 << 20, "{} bytes", out.stdout.len());
+    remove_image(&d, cli, "saved/bb:2");
+    let o = d.cli_in(cli, &["load", "-q"], &out.stdout).ok();
+    assert_eq!(o.out(), "Loaded image: saved/bb:2");
+    d.cli(cli, &["run", "--rm", "saved/bb:2", "true"]).ok();
+
+    // Not an archive: refused, nothing loaded.
+    let o = d.cli_in(cli, &["load"], b"not a tar at all").fails();
+    assert!(o.stderr.contains("Error response from daemon"), "{o:?}");
+    let o = d
+        .cli(cli, &["save", "-o", file.to_str().unwrap(), "nosuch:1"])
+        .fails();
+    assert!(o.stderr.contains("No such image: nosuch:1"), "{o:?}");
+    assert!(archive.len() > 1 << 20);
+}
+
+/// A registry over TLS (a CA of the test's in the daemon's certs dir) with one htpasswd
+/// user, and a daemon that verifies loopback registries' certificates.
+fn tls_registry() -> (Registry, TestCa, TestDaemon, tempfile::TempDir) {
+    let ca = TestCa::new();
+    let reg = Registry::start(RegistryOptions {
+        tls: Some(&ca),
+        user: Some(("alice", "s3cret-pass")),
+    });
+    let certs = tempfile::Builder::new()
+        .prefix("bt-certsd-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    ca.install(certs.path(), &reg.host());
+    let d = daemon!(
+        "--certs-dir",
+        certs.path().to_str().unwrap(),
+        "--verify-loopback-registries"
+    );
+    (reg, ca, d, certs)
+}
+
+fn config_json(d: &TestDaemon) -> Value {
+    let text = std::fs::read_to_string(d.docker_config().join("config.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn tls_basic_auth_login_and_logout(cli: Cli) {
+    let (reg, _ca, d, _certs) = tls_registry();
+    let host = reg.host();
+    let target = format!("{host}/secure/bb:1");
+    d.cli(cli, &["tag", IMAGE, &target]).ok();
+
+    // Not logged in: the registry refuses the push.
+    let o = d.cli(cli, &["push", &target]).fails();
+    assert!(
+        o.stderr.to_lowercase().contains("unauthorized")
+            || o.stderr.contains("no basic auth credentials"),
+        "{o:?}"
+    );
+
+    // A wrong password: Docker's message, nothing stored.
+    let o = d
+        .cli_in(
+            cli,
+            &["login", "-u", "alice", "--password-stdin", &host],
+            b"wrong\n",
+        )
+        .fails();
+    assert!(
+        o.stderr.contains(&format!(
+            "login attempt to https://{host}/v2/ failed with status: 401 Unauthorized"
+        )),
+        "{o:?}"
+    );
+    assert!(config_json(&d)["auths"].get(&host).is_none());
+
+    let o = d
+        .cli_in(
+            cli,
+            &["login", "-u", "alice", "--password-stdin", &host],
+            b"s3cret-pass\n",
+        )
+        .ok();
+    assert!(o.stdout.contains("Login Succeeded"), "{o:?}");
+    let auth = config_json(&d)["auths"][&host]["auth"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(
+        auth, "YWxpY2U6czNjcmV0LXBhc3M=",
+        "base64 of alice:s3cret-pass"
+    );
+
+    let o = d.cli(cli, &["push", &target]).ok();
+    assert!(o.stdout.contains("1: digest: sha256:"), "{o:?}");
+    remove_image(&d, cli, &target);
+    d.cli(cli, &["pull", &target]).ok();
+    let o = d
+        .cli(cli, &["run", "--rm", &target, "echo", "over-tls"])
+        .ok();
+    assert_eq!(o.out(), "over-tls");
+
+    // The same registry named `localhost`: no CA for that name, the certificate is refused.
+    let by_name = format!("localhost:{}/secure/bb:1", reg.port);
+    let o = d.cli(cli, &["pull", &by_name]).fails();
+    assert!(o.stderr.to_lowercase().contains("certificate"), "{o:?}");
+
+    let o = d.cli(cli, &["logout", &host]).ok();
+    assert!(
+        o.stdout
+            .contains(&format!("Removing login credentials for {host}")),
+        "{o:?}"
+    );
+    assert!(config_json(&d)["auths"].get(&host).is_none());
+    remove_image(&d, cli, &target);
+    d.cli(cli, &["pull", &target]).fails();
+}
+
+/// The API as dockerd speaks it: `/auth`'s answers, `X-Registry-Auth`, the JSON progress
+/// of a push (with its `aux`) and of a pull.
+#[test]
+fn api_streams_read_as_dockerd_s() {
+    let reg = Registry::start(RegistryOptions {
+        tls: None,
+        user: Some(("bob", "hunter2")),
+    });
+    let d = daemon!();
+    let host = reg.host();
+
+    let bad = serde_json::json!({"username": "bob", "password": "nope", "serveraddress": host});
+    let r = d.http_json("POST", "/auth", &bad);
+    assert_eq!(r.status, 401, "{r:?}");
+    assert_eq!(
+        r.message(),
+        format!("login attempt to http://{host}/v2/ failed with status: 401 Unauthorized")
+    );
+    let good = serde_json::json!({"username": "bob", "password": "hunter2", "serveraddress": host});
+    let r = d.http_json("POST", "/auth", &good);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(
+        r.json(),
+        serde_json::json!({"Status": "Login Succeeded", "IdentityToken": ""})
+    );
+
+    let target = format!("{host}/api/bb");
+    d.berth(&["tag", IMAGE, &format!("{target}:7")]).ok();
+    let auth = berth_api::auth::AuthConfig {
+        username: "bob".into(),
+        password: "hunter2".into(),
+        server_address: host.clone(),
+        ..Default::default()
+    }
+    .encode();
+    let push = format!("/images/{target}/push?tag=7");
+    let r = d.http_with("POST", &push, &[("X-Registry-Auth", &auth)], None);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.header("Content-Type"), Some("application/json"));
+    let lines = json_lines(&r.body);
+    assert_eq!(
+        lines[0]["status"],
+        format!("The push refers to repository [{target}]")
+    );
+    let aux = lines
+        .iter()
+        .find_map(|l| l.get("aux"))
+        .unwrap_or_else(|| panic!("no aux: {lines:?}"));
+    assert_eq!(aux["Tag"], "7");
+    let digest = aux["Digest"].as_str().unwrap().to_string();
+    let size = aux["Size"].as_u64().unwrap();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["status"] == format!("7: digest: {digest} size: {size}")),
+        "{lines:?}"
+    );
+
+    // Without credentials the push fails in the stream, after its first line.
+    let r = d.http("POST", &push);
+    assert_eq!(r.status, 200, "{r:?}");
+    let last = json_lines(&r.body).pop().unwrap();
+    assert!(last["errorDetail"]["message"].is_string(), "{last}");
+    assert_eq!(last["error"], last["errorDetail"]["message"]);
+
+    // Pull by digest with the credentials: Docker's messages, in Docker's order.
+    d.berth(&["rmi", "-f", IMAGE, &format!("{target}:7")]).ok();
+    let pull = format!("/images/create?fromImage={target}&tag={digest}");
+    let r = d.http_with("POST", &pull, &[("X-Registry-Auth", &auth)], None);
+    assert_eq!(r.status, 200, "{r:?}");
+    let lines = json_lines(&r.body);
+    assert_eq!(
+        lines[0],
+        serde_json::json!({"status": "Pulling from api/bb", "id": digest})
+    );
+    let layer = lines
+        .iter()
+        .find(|l| l["status"] == "Pulling fs layer")
+        .unwrap_or_else(|| panic!("no layer: {lines:?}"));
+    assert_eq!(layer["progressDetail"], serde_json::json!({}));
+    assert!(lines
+        .iter()
+        .any(|l| l["status"] == "Downloading" && l["progressDetail"]["total"].as_u64() > Some(0)));
+    assert!(lines.iter().any(|l| l["status"] == "Pull complete"));
+    let n = lines.len();
+    assert_eq!(lines[n - 2]["status"], format!("Digest: {digest}"));
+    assert_eq!(
+        lines[n - 1]["status"],
+        format!("Status: Downloaded newer image for {target}@{digest}")
+    );
+
+    // A repository that does not exist: an HTTP error, as dockerd answers before any output.
+    let r = d.http_with(
+        "POST",
+        &format!("/images/create?fromImage={host}/api/none&tag=1"),
+        &[("X-Registry-Auth", &auth)],
+        None,
+    );
+    assert_eq!(r.status, 404, "{r:?}");
+    assert!(r.message().contains("not found"), "{r:?}");
+}
+
+fn json_lines(body: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(body)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}")))
+        .collect()
+}
+
+#[test]
+fn podman_loads_what_berth_saves_and_the_reverse() {
+    let d = daemon!();
+    let podman = Podman::new();
+    let saved = d.root.join("for-podman.tar");
+    d.berth(&["save", "-o", saved.to_str().unwrap(), IMAGE])
+        .ok();
+    let o = podman.run(&["load", "-i", saved.to_str().unwrap()]).ok();
+    assert!(o.stdout.contains("busybox:latest"), "{o:?}");
+    let ulimits = [
+        "--ulimit",
+        "nofile=1024:1024",
+        "--ulimit",
+        "nproc=1024:1024",
+    ];
+    let mut run = vec!["run", "--rm"];
+    run.extend_from_slice(&ulimits);
+    run.extend_from_slice(&["docker.io/library/busybox:latest", "echo", "in-podman"]);
+    assert_eq!(podman.run(&run).ok().out(), "in-podman");
+
+    podman
+        .run(&[
+            "tag",
+            "docker.io/library/busybox:latest",
+            "localhost/frompodman:2",
+        ])
+        .ok();
+    for (format, file) in [
+        ("docker-archive", "p-docker.tar"),
+        ("oci-archive", "p-oci.tar"),
+    ] {
+        let path = d.root.join(file);
+        podman
+            .run(&[
+                "save",
+                "--format",
+                format,
+                "-o",
+                path.to_str().unwrap(),
+                "localhost/frompodman:2",
+            ])
+            .ok();
+        d.berth(&["rmi", "-f", "localhost/frompodman:2"]);
+        let o = d.berth(&["load", "-i", path.to_str().unwrap()]).ok();
+        assert!(
+            o.stdout.contains("Loaded image: localhost/frompodman:2"),
+            "{format}: {o:?}"
+        );
+        let o = d
+            .berth(&["run", "--rm", "localhost/frompodman:2", "echo", format])
+            .ok();
+        assert_eq!(o.out(), format);
+    }
+}
+
+#[test]
+fn a_tampered_blob_is_refused_and_nothing_is_stored() {
+    let reg = Registry::start(RegistryOptions::default());
+    let d = daemon!();
+    let target = format!("{}/e2e/tampered:1", reg.host());
+    d.berth(&["tag", IMAGE, &target]).ok();
+    d.berth(&["push", &target]).ok();
+
+    // The layer is the largest blob the registry holds.
+    let layer_file = std::fs::read_dir(reg.dir.path().join("data/docker/registry/v2/blobs/sha256"))
+        .unwrap()
+        .flat_map(|e| std::fs::read_dir(e.unwrap().path()).unwrap())
+        .map(|e| e.unwrap().path().join("data"))
+        .max_by_key(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+        .unwrap();
+    let layer_hex = layer_file
+        .parent()
+        .and_then(|p| p.file_name())
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let original = std::fs::read(&layer_file).unwrap();
+    let mut tampered = original.clone();
+    let mid = tampered.len() / 2;
+    for b in &mut tampered[mid..mid + 64] {
+        *b ^= 0x5a;
+    }
+    std::fs::write(&layer_file, &tampered).unwrap();
+    assert_eq!(reg.blob_path(&format!("sha256:{layer_hex}")), layer_file);
+
+    remove_image(&d, Cli::Berth, &target);
+    let stored = d.data_root.join("content/sha256").join(&layer_hex);
+    assert!(!stored.exists(), "the layer blob is still stored");
+    let o = d.docker(&["pull", &target]).fails();
+    assert!(
+        o.stderr.contains(&format!(
+            "blob sha256:{layer_hex} verification failed: digest mismatch"
+        )),
+        "{o:?}"
+    );
+    assert!(!stored.exists(), "a tampered blob was stored");
+    let o = d.berth(&["images", "-q"]).ok();
+    assert!(o.out().is_empty(), "an image was recorded: {o:?}");
+    d.berth(&["image", "inspect", &target]).fails();
+
+    // The registry repaired, the same pull succeeds.
+    std::fs::write(&layer_file, &original).unwrap();
+    d.berth(&["pull", &target]).ok();
+    assert!(stored.exists());
+    let o = d.berth(&["run", "--rm", &target, "echo", "intact"]).ok();
+    assert_eq!(o.out(), "intact");
+}
