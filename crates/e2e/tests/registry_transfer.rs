@@ -456,3 +456,106 @@ fn a_tampered_blob_is_refused_and_nothing_is_stored() {
     let o = d.berth(&["run", "--rm", &target, "echo", "intact"]).ok();
     assert_eq!(o.out(), "intact");
 }
+
+/// `--insecure-registry` and `insecure-registries`: a TLS registry whose CA the daemon
+/// does not know is reached without verification when named; otherwise refused.
+#[test]
+fn insecure_registries_skip_verification_only_when_named() {
+    let ca = TestCa::new();
+    let reg = Registry::start(RegistryOptions {
+        tls: Some(&ca),
+        user: None,
+    });
+    let host = reg.host();
+    let target = format!("{host}/insecure/bb:1");
+    let certs = tempfile::Builder::new()
+        .prefix("bt-certsd-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let certs_dir = certs.path().to_str().unwrap();
+
+    let strict = daemon!("--certs-dir", certs_dir, "--verify-loopback-registries");
+    strict.berth(&["tag", IMAGE, &target]).ok();
+    let o = strict.berth(&["push", &target]).fails();
+    assert!(o.stderr.to_lowercase().contains("certificate"), "{o:?}");
+    drop(strict);
+
+    let by_flag = daemon!(
+        "--certs-dir",
+        certs_dir,
+        "--verify-loopback-registries",
+        "--insecure-registry",
+        &host
+    );
+    by_flag.berth(&["tag", IMAGE, &target]).ok();
+    let o = by_flag.berth(&["push", &target]).ok();
+    assert!(o.stdout.contains("1: digest: sha256:"), "{o:?}");
+    drop(by_flag);
+
+    let config = certs.path().join("daemon.json");
+    std::fs::write(
+        &config,
+        serde_json::json!({"insecure-registries": [host], "certs-dir": certs_dir}).to_string(),
+    )
+    .unwrap();
+    let by_file = daemon!(
+        "--config-file",
+        config.to_str().unwrap(),
+        "--verify-loopback-registries"
+    );
+    let o = by_file.berth(&["pull", &target]).ok();
+    assert!(o.stdout.contains("Status: Downloaded newer image"), "{o:?}");
+    let o = by_file
+        .berth(&["run", "--rm", &target, "echo", "insecure-ok"])
+        .ok();
+    assert_eq!(o.out(), "insecure-ok");
+}
+
+/// `--registry-mirror`: Docker Hub names are pulled from the mirror (no test can reach
+/// Docker Hub itself).
+#[test]
+fn docker_hub_names_are_pulled_through_a_mirror() {
+    let mirror = Registry::start(RegistryOptions::default());
+    let d = daemon!("--registry-mirror", &format!("http://{}", mirror.host()));
+    let upstream = format!("{}/library/busybox:mirrored", mirror.host());
+    d.berth(&["tag", IMAGE, &upstream]).ok();
+    d.berth(&["push", &upstream]).ok();
+    remove_image(&d, Cli::Berth, &upstream);
+
+    let o = d.docker(&["pull", "busybox:mirrored"]).ok();
+    assert!(
+        o.stdout.contains("mirrored: Pulling from library/busybox"),
+        "{o:?}"
+    );
+    assert!(
+        o.stdout.contains("docker.io/library/busybox:mirrored"),
+        "{o:?}"
+    );
+    let o = d
+        .berth(&["run", "--rm", "busybox:mirrored", "echo", "from-mirror"])
+        .ok();
+    assert_eq!(o.out(), "from-mirror");
+}
+
+/// On a terminal both CLIs redraw each layer's line in place.
+#[test]
+fn progress_is_drawn_in_place_on_a_terminal() {
+    let reg = Registry::start(RegistryOptions::default());
+    let d = daemon!();
+    let target = format!("{}/tty/bb:1", reg.host());
+    d.berth(&["tag", IMAGE, &target]).ok();
+    d.berth(&["push", &target]).ok();
+    for cli in ["$BERTH", "$DOCKER"] {
+        remove_image(&d, Cli::Berth, &target);
+        let o = d.in_pty(&format!("{cli} pull {target}"), None).ok();
+        // Cursor up, clear the line, the layer's status, back down.
+        assert!(o.stdout.contains("\x1b[2K\r"), "{cli}: {o:?}");
+        assert!(o.stdout.contains("\x1b[1A"), "{cli}: {o:?}");
+        assert!(o.stdout.contains(": Pull complete"), "{cli}: {o:?}");
+        assert!(
+            o.stdout
+                .contains(&format!("Status: Downloaded newer image for {target}")),
+            "{cli}: {o:?}"
+        );
+    }
+}
