@@ -207,3 +207,63 @@ fn find_init() -> Option<PathBuf> {
     .map(PathBuf::from)
     .find(|p| p.exists())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(args: &[&str], file: Option<&str>) -> anyhow::Result<Settings> {
+        let mut argv = vec!["berthd"];
+        argv.extend_from_slice(args);
+        let path = std::env::temp_dir().join(format!("berthd-config-{}.json", std::process::id()));
+        let path_text = path.to_string_lossy().into_owned();
+        if let Some(text) = file {
+            std::fs::write(&path, text)?;
+            argv.extend_from_slice(&["--config-file", &path_text]);
+        }
+        let res = Settings::load(Args::try_parse_from(argv)?);
+        let _ = std::fs::remove_file(&path);
+        res
+    }
+
+    #[test]
+    fn registry_settings_add_up_from_flags_and_file() {
+        let s = settings(
+            &[
+                "--insecure-registry",
+                "10.0.0.0/8",
+                "--insecure-registry",
+                "myreg:5000",
+                "--registry-mirror",
+                "https://mirror.example",
+            ],
+            Some(
+                r#"{"insecure-registries": ["other:5000"], "registry-mirrors": ["https://m2.example"],
+                    "certs-dir": "/srv/certs.d", "max-concurrent-downloads": 6}"#,
+            ),
+        )
+        .unwrap();
+        let r = &s.engine.registry;
+        assert_eq!(
+            r.insecure_registries,
+            ["10.0.0.0/8", "myreg:5000", "other:5000"]
+        );
+        assert_eq!(r.mirrors, ["https://mirror.example", "https://m2.example"]);
+        assert_eq!(r.certs_dirs, [PathBuf::from("/srv/certs.d")]);
+        assert_eq!(r.max_concurrent_downloads, 6);
+        assert_eq!(r.max_concurrent_uploads, 5);
+        assert!(r.insecure_loopback);
+
+        let s = settings(&["--verify-loopback-registries"], None).unwrap();
+        let r = &s.engine.registry;
+        assert!(!r.insecure_loopback);
+        assert_eq!(
+            r.certs_dirs,
+            [
+                PathBuf::from("/etc/berth/certs.d"),
+                PathBuf::from("/etc/docker/certs.d")
+            ]
+        );
+        assert!(settings(&["--max-concurrent-uploads", "0"], None).is_err());
+    }
+}
