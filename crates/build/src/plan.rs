@@ -471,37 +471,11 @@ pub(crate) fn check_literal_from(from: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Docker's `signal.ParseSignal` on Linux: a number other than 0, or a name with
-/// or without `SIG`, any case (`RTMIN+3` and `RTMAX-2` included).
+/// Docker's `signal.ParseSignal` on Linux (see `berth-signal`).
 pub fn check_signal(raw: &str) -> Result<(), String> {
-    const NAMES: [&str; 32] = [
-        "ABRT", "ALRM", "BUS", "CHLD", "CLD", "CONT", "FPE", "HUP", "ILL", "INT", "IO", "IOT",
-        "KILL", "PIPE", "POLL", "PROF", "PWR", "QUIT", "SEGV", "STKFLT", "STOP", "SYS", "TERM",
-        "TRAP", "TSTP", "TTIN", "TTOU", "URG", "USR1", "USR2", "VTALRM", "WINCH",
-    ];
-    let invalid = || format!("Invalid signal: {raw}");
-    if let Ok(n) = raw.parse::<i64>() {
-        return if n == 0 { Err(invalid()) } else { Ok(()) };
-    }
-    let upper = raw.to_uppercase();
-    let name = upper.strip_prefix("SIG").unwrap_or(&upper);
-    let rt = |prefix: &str| {
-        name.strip_prefix(prefix)
-            .and_then(|n| n.parse::<u8>().ok())
-            .is_some_and(|n| (1..=15).contains(&n))
-    };
-    let known = NAMES.contains(&name)
-        || name == "RTMIN"
-        || name == "RTMAX"
-        || rt("RTMIN+")
-        || rt("RTMAX-")
-        || name == "XCPU"
-        || name == "XFSZ";
-    if known {
-        Ok(())
-    } else {
-        Err(invalid())
-    }
+    berth_signal::parse(raw)
+        .map(drop)
+        .map_err(|e| e.to_string())
 }
 
 /// Expands `EXPOSE` words into `port/proto` entries (ranges one by one), with

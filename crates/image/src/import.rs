@@ -303,8 +303,8 @@ pub fn apply_changes(cfg: &mut ContainerConfig, changes: &[String]) -> Result<()
             }
             "STOPSIGNAL" => {
                 need_args("STOPSIGNAL")?;
-                if !valid_signal(&rest) {
-                    return Err(invalid(format!("Invalid signal: {rest}")));
+                if let Err(e) = berth_signal::parse(&rest) {
+                    return Err(invalid(e.to_string()));
                 }
                 cfg.stop_signal = Some(rest);
             }
@@ -459,36 +459,6 @@ fn clean_path(p: &str) -> String {
         }
     }
     format!("/{}", out.join("/"))
-}
-
-fn valid_signal(s: &str) -> bool {
-    const NAMES: &[&str] = &[
-        "ABRT", "ALRM", "BUS", "CHLD", "CLD", "CONT", "FPE", "HUP", "ILL", "INT", "IO", "IOT",
-        "KILL", "PIPE", "POLL", "PROF", "PWR", "QUIT", "SEGV", "STKFLT", "STOP", "SYS", "TERM",
-        "TRAP", "TSTP", "TTIN", "TTOU", "URG", "USR1", "USR2", "VTALRM", "WINCH", "XCPU", "XFSZ",
-    ];
-    if let Ok(n) = s.parse::<u32>() {
-        return (1..=64).contains(&n);
-    }
-    let up = s.to_uppercase();
-    let name = up.strip_prefix("SIG").unwrap_or(&up);
-    if NAMES.contains(&name) {
-        return true;
-    }
-    // RTMIN+n / RTMAX-n
-    for (base, sep) in [("RTMIN", '+'), ("RTMAX", '-')] {
-        if name == base {
-            return true;
-        }
-        if let Some(n) = name
-            .strip_prefix(base)
-            .and_then(|r| r.strip_prefix(sep))
-            .and_then(|n| n.parse::<u32>().ok())
-        {
-            return n <= 30;
-        }
-    }
-    false
 }
 
 /// Go duration (`1m30s`, `500ms`, `1.5h`) to nanoseconds.

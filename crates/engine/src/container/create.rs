@@ -50,6 +50,9 @@ impl Engine {
                 "config cannot be empty in order to create a container",
             ));
         }
+        if let Some(signal) = config.stop_signal.as_deref().filter(|s| !s.is_empty()) {
+            super::stop::parse_signal(signal)?;
+        }
         let image = self.images.resolve(&config.image)?;
         let warnings = validate_host_config(&mut host)?;
         fill_dockers_defaults(&mut host, &self.host_info);

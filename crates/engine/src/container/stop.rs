@@ -14,22 +14,9 @@ const DEFAULT_STOP_TIMEOUT: i64 = 10;
 /// How long a container may take to exit (and be released) after SIGKILL.
 const KILL_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Parses `TERM`, `SIGTERM`, `sigterm` or `15`.
+/// Parses `TERM`, `SIGTERM`, `sigterm`, `15` or `SIGRTMIN+3` (see `berth-signal`).
 pub fn parse_signal(s: &str) -> Result<i32> {
-    if let Ok(n) = s.parse::<i32>() {
-        if (1..=64).contains(&n) {
-            return Ok(n);
-        }
-    }
-    let upper = s.to_ascii_uppercase();
-    let name = if upper.starts_with("SIG") {
-        upper
-    } else {
-        format!("SIG{upper}")
-    };
-    name.parse::<nix::sys::signal::Signal>()
-        .map(|sig| sig as i32)
-        .map_err(|_| EngineError::invalid(format!("Invalid signal: {s}")))
+    berth_signal::parse(s).map_err(|e| EngineError::invalid(e.to_string()))
 }
 
 impl Engine {
