@@ -15,6 +15,7 @@
 
 pub mod registry;
 pub mod swagger;
+pub mod token;
 
 use std::collections::BTreeSet;
 use std::fmt;

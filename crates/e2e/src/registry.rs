@@ -83,6 +83,8 @@ pub struct RegistryOptions<'a> {
     pub tls: Option<&'a TestCa>,
     /// htpasswd Basic auth with this one user.
     pub user: Option<(&'a str, &'a str)>,
+    /// Bearer tokens from this server (`auth: token`).
+    pub token: Option<&'a crate::token::TokenServer>,
 }
 
 /// Debian's `docker-registry`, killed and its storage removed when dropped.
@@ -117,6 +119,15 @@ impl Registry {
             auth = format!(
                 "auth:\n  htpasswd:\n    realm: berth-e2e\n    path: {}\n",
                 path.display()
+            );
+        }
+        if let Some(t) = opts.token {
+            auth = format!(
+                "auth:\n  token:\n    realm: {}\n    service: {}\n    issuer: {}\n    rootcertbundle: {}\n",
+                t.realm(),
+                crate::token::SERVICE,
+                crate::token::ISSUER,
+                t.bundle_path().display()
             );
         }
         let mut tls = String::new();

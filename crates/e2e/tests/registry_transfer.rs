@@ -4,6 +4,7 @@
 //! berth saves and the reverse, and a tampered blob refused.
 
 use berth_e2e::registry::{Podman, Registry, RegistryOptions, TestCa};
+use berth_e2e::token::TokenServer;
 use berth_e2e::{both_clis, daemon, Cli, TestDaemon, IMAGE};
 use serde_json::Value;
 
@@ -11,6 +12,7 @@ both_clis!(
     push_rmi_pull_run,
     save_and_load,
     tls_basic_auth_login_and_logout,
+    bearer_tokens_and_identity_tokens,
 );
 
 /// Removes every tag of the image `reference` names, so its layers go too.
@@ -148,6 +150,7 @@ fn tls_registry() -> (Registry, TestCa, TestDaemon, tempfile::TempDir) {
     let reg = Registry::start(RegistryOptions {
         tls: Some(&ca),
         user: Some(("alice", "s3cret-pass")),
+        token: None,
     });
     let certs = tempfile::Builder::new()
         .prefix("bt-certsd-")
@@ -246,6 +249,7 @@ fn api_streams_read_as_dockerd_s() {
     let reg = Registry::start(RegistryOptions {
         tls: None,
         user: Some(("bob", "hunter2")),
+        token: None,
     });
     let d = daemon!();
     let host = reg.host();
@@ -464,7 +468,7 @@ fn insecure_registries_skip_verification_only_when_named() {
     let ca = TestCa::new();
     let reg = Registry::start(RegistryOptions {
         tls: Some(&ca),
-        user: None,
+        ..Default::default()
     });
     let host = reg.host();
     let target = format!("{host}/insecure/bb:1");
@@ -558,4 +562,52 @@ fn progress_is_drawn_in_place_on_a_terminal() {
             "{cli}: {o:?}"
         );
     }
+}
+
+/// A registry with `auth: token`: login gets a refresh token (stored as `identitytoken`,
+/// no password kept), pushes and pulls get bearer tokens with it.
+fn bearer_tokens_and_identity_tokens(cli: Cli) {
+    let tokens = TokenServer::start("carol", "t0ken-pass");
+    let reg = Registry::start(RegistryOptions {
+        token: Some(&tokens),
+        ..Default::default()
+    });
+    let d = daemon!();
+    let host = reg.host();
+    let target = format!("{host}/carol/bb:1");
+    d.cli(cli, &["tag", IMAGE, &target]).ok();
+
+    d.cli(cli, &["push", &target]).fails();
+    let o = d
+        .cli_in(
+            cli,
+            &["login", "-u", "carol", "--password-stdin", &host],
+            b"wrong\n",
+        )
+        .fails();
+    assert!(o.stderr.contains("incorrect username or password"), "{o:?}");
+
+    let o = d
+        .cli_in(
+            cli,
+            &["login", "-u", "carol", "--password-stdin", &host],
+            b"t0ken-pass\n",
+        )
+        .ok();
+    assert!(o.stdout.contains("Login Succeeded"), "{o:?}");
+    let entry = config_json(&d)["auths"][&host].clone();
+    assert_eq!(entry["identitytoken"], "refresh-token-of-carol", "{entry}");
+    // docker keeps `carol:` (no password) beside the token.
+    let auth = entry["auth"].as_str().unwrap_or_default();
+    assert!(
+        !auth.is_empty() && auth != "Y2Fyb2w6dDBrZW4tcGFzcw==",
+        "{entry}"
+    );
+
+    let o = d.cli(cli, &["push", &target]).ok();
+    assert!(o.stdout.contains("1: digest: sha256:"), "{o:?}");
+    remove_image(&d, cli, &target);
+    d.cli(cli, &["pull", &target]).ok();
+    let o = d.cli(cli, &["run", "--rm", &target, "echo", "bearer"]).ok();
+    assert_eq!(o.out(), "bearer");
 }
