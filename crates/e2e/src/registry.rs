@@ -265,3 +265,131 @@ impl Drop for Podman {
         }
     }
 }
+
+/// A TCP proxy in front of a registry that "dies" once it has passed `limit` bytes from
+/// the registry: every connection is cut and the port stops answering. What clients sent
+/// is kept, so a test can see the requests (a `Range` of a resumed download).
+pub struct CuttingProxy {
+    pub port: u16,
+    state: std::sync::Arc<ProxyState>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+#[derive(Default)]
+struct ProxyState {
+    stop: std::sync::atomic::AtomicBool,
+    sent_down: std::sync::atomic::AtomicU64,
+    conns: std::sync::Mutex<Vec<std::net::TcpStream>>,
+    requests: std::sync::Mutex<Vec<u8>>,
+}
+
+impl ProxyState {
+    fn die(&self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let conns = std::mem::take(&mut *self.conns.lock().unwrap_or_else(|e| e.into_inner()));
+        for c in conns {
+            let _ = c.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+impl CuttingProxy {
+    /// Listens on `port` (0: a free one) and forwards to `127.0.0.1:upstream`.
+    pub fn start(port: u16, upstream: u16, limit: Option<u64>) -> CuttingProxy {
+        use std::io::{Read, Write};
+        use std::sync::atomic::Ordering;
+        let listener = TcpListener::bind(("127.0.0.1", port)).expect("proxy port");
+        listener.set_nonblocking(true).expect("non-blocking");
+        let port = listener.local_addr().expect("address").port();
+        let state = std::sync::Arc::new(ProxyState::default());
+        let st = state.clone();
+        let thread = thread::spawn(move || {
+            while !st.stop.load(Ordering::SeqCst) {
+                let client = match listener.accept() {
+                    Ok((c, _)) => c,
+                    Err(_) => {
+                        thread::sleep(Duration::from_millis(10));
+                        continue;
+                    }
+                };
+                let _ = client.set_nonblocking(false);
+                let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", upstream)) else {
+                    continue;
+                };
+                {
+                    let mut conns = st.conns.lock().unwrap_or_else(|e| e.into_inner());
+                    for s in [&client, &server] {
+                        if let Ok(c) = s.try_clone() {
+                            conns.push(c);
+                        }
+                    }
+                }
+                let (Ok(mut c_in), Ok(mut s_out)) = (client.try_clone(), server.try_clone()) else {
+                    continue;
+                };
+                let up = st.clone();
+                thread::spawn(move || {
+                    let mut buf = [0u8; 16 << 10];
+                    while let Ok(n) = c_in.read(&mut buf) {
+                        if n == 0 || s_out.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                        up.requests
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .extend_from_slice(&buf[..n]);
+                    }
+                    let _ = s_out.shutdown(std::net::Shutdown::Write);
+                });
+                let down = st.clone();
+                let (mut s_in, mut c_out) = (server, client);
+                thread::spawn(move || {
+                    let mut buf = [0u8; 16 << 10];
+                    while let Ok(n) = s_in.read(&mut buf) {
+                        if n == 0 || c_out.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                        let total = down.sent_down.fetch_add(n as u64, Ordering::SeqCst) + n as u64;
+                        if limit.is_some_and(|l| total >= l) {
+                            down.die();
+                            break;
+                        }
+                    }
+                    let _ = c_out.shutdown(std::net::Shutdown::Write);
+                });
+            }
+            // Dropping the listener: the port refuses connections from now on.
+        });
+        CuttingProxy {
+            port,
+            state,
+            thread: Some(thread),
+        }
+    }
+
+    /// Whether the limit was reached (the proxy is gone).
+    pub fn died(&self) -> bool {
+        self.state.stop.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The requests clients sent, as text.
+    pub fn requests(&self) -> String {
+        String::from_utf8_lossy(
+            &self
+                .state
+                .requests
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        )
+        .into_owned()
+    }
+}
+
+impl Drop for CuttingProxy {
+    fn drop(&mut self) {
+        self.state.die();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

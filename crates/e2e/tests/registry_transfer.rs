@@ -3,9 +3,9 @@
 //! test's and htpasswd Basic auth), login and logout, save and load, podman reading what
 //! berth saves and the reverse, and a tampered blob refused.
 
-use berth_e2e::registry::{Podman, Registry, RegistryOptions, TestCa};
+use berth_e2e::registry::{CuttingProxy, Podman, Registry, RegistryOptions, TestCa};
 use berth_e2e::token::TokenServer;
-use berth_e2e::{both_clis, daemon, Cli, TestDaemon, IMAGE};
+use berth_e2e::{both_clis, busybox_tar, daemon, Cli, TestDaemon, IMAGE};
 use serde_json::Value;
 
 both_clis!(
@@ -610,4 +610,75 @@ fn bearer_tokens_and_identity_tokens(cli: Cli) {
     d.cli(cli, &["pull", &target]).ok();
     let o = d.cli(cli, &["run", "--rm", &target, "echo", "bearer"]).ok();
     assert_eq!(o.out(), "bearer");
+}
+
+/// busybox plus `/big.bin`: `len` bytes that do not compress.
+fn big_image_tar(len: usize) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut a = tar::Archive::new(busybox_tar());
+    for e in a.entries().unwrap() {
+        let mut e = e.unwrap();
+        let h = e.header().clone();
+        b.append(&h, &mut e).unwrap();
+    }
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let noise: Vec<u8> = (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_mode(0o644);
+    h.set_size(len as u64);
+    h.set_mtime(1_700_000_000);
+    b.append_data(&mut h, "big.bin", &noise[..]).unwrap();
+    b.into_inner().unwrap()
+}
+
+/// The registry goes away in the middle of a layer: the pull fails in its stream, nothing
+/// is recorded, and the next pull resumes the download where it stopped (`Range`).
+#[test]
+fn a_registry_dying_mid_pull_leaves_a_clean_store_and_the_retry_resumes() {
+    const BIG: usize = 8 << 20;
+    let reg = Registry::start(RegistryOptions::default());
+    let d = daemon!();
+    let before = d.berth(&["images", "-q"]).ok().out();
+    let direct = format!("{}/big/img:1", reg.host());
+    d.berth_in(&["import", "-", &direct], &big_image_tar(BIG))
+        .ok();
+    d.berth(&["push", &direct]).ok();
+    remove_image(&d, Cli::Berth, &direct);
+
+    // The proxy dies after 3 MiB: inside the 8 MiB layer.
+    let proxy = CuttingProxy::start(0, reg.port, Some(3 << 20));
+    let via = format!("127.0.0.1:{}/big/img:1", proxy.port);
+    let o = d.docker(&["pull", &via]).fails();
+    assert!(proxy.died(), "the proxy never reached its limit: {o:?}");
+    assert!(o.stdout.contains("Pulling fs layer"), "{o:?}");
+    assert!(!o.stderr.trim().is_empty(), "{o:?}");
+    let o = d.berth(&["images", "-q"]).ok();
+    assert_eq!(o.out(), before, "a half pull was recorded");
+    d.berth(&["image", "inspect", &via]).fails();
+
+    // The registry back on the same port: the pull finishes, resuming the layer.
+    let port = proxy.port;
+    drop(proxy);
+    let proxy = CuttingProxy::start(port, reg.port, None);
+    let o = d.berth(&["pull", &via]).ok();
+    assert!(
+        o.stdout
+            .contains(&format!("Status: Downloaded newer image for {via}")),
+        "{o:?}"
+    );
+    assert!(
+        proxy.requests().to_lowercase().contains("range: bytes="),
+        "the download started over:\n{}",
+        proxy.requests()
+    );
+    let o = d.berth(&["run", "--rm", &via, "wc", "-c", "/big.bin"]).ok();
+    assert!(o.out().starts_with(&BIG.to_string()), "{o:?}");
 }
