@@ -15,7 +15,7 @@ use crate::stream::{ByteStream, JsonStream};
 pub struct ImagePullOptions {
     /// The repository (`docker.io/library/busybox`), as the CLI sends it.
     pub image: String,
-    /// A tag or a digest.
+    /// A tag or a digest; empty pulls every tag of the repository.
     pub tag: String,
     /// `linux/arm64`; none for the daemon's.
     pub platform: Option<String>,
@@ -27,7 +27,7 @@ impl ImagePullOptions {
     pub fn query(&self) -> Query {
         Query::new()
             .set("fromImage", self.image.clone())
-            .set("tag", self.tag.clone())
+            .set_if(!self.tag.is_empty(), "tag", self.tag.clone())
             .set_opt("platform", self.platform.clone())
     }
 }

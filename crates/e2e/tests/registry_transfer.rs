@@ -88,6 +88,26 @@ fn push_rmi_pull_run(cli: Cli) {
         "{o:?}"
     );
 
+    // Every tag of the repository, both ways (`-a`).
+    let repo = format!("{}/e2e/bb", reg.host());
+    d.cli(cli, &["tag", &target, &format!("{repo}:2")]).ok();
+    let o = d.cli(cli, &["push", "-a", &repo]).ok();
+    assert!(o.stdout.contains("1: digest: sha256:"), "{o:?}");
+    assert!(o.stdout.contains("2: digest: sha256:"), "{o:?}");
+    remove_image(&d, cli, &target);
+    let o = d.cli(cli, &["pull", "-a", &repo]).ok();
+    assert!(o.stdout.contains("2: Pulling from e2e/bb"), "{o:?}");
+    let o = d
+        .cli(cli, &["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        .ok();
+    let mut mine: Vec<String> = o
+        .lines()
+        .into_iter()
+        .filter(|l| l.starts_with(&repo))
+        .collect();
+    mine.sort();
+    assert_eq!(mine, [format!("{repo}:1"), format!("{repo}:2")], "{o:?}");
+
     // No such tag: Docker's message, and an exit status.
     let missing = format!("{}/e2e/bb:nope", reg.host());
     let o = d.cli(cli, &["pull", &missing]).fails();

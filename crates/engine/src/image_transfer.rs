@@ -145,7 +145,8 @@ impl<T: Send + 'static> Transfer<T> {
 pub struct PullRequest {
     /// `fromImage`: `busybox`, `127.0.0.1:5000/x/y`, maybe with a tag or digest.
     pub image: String,
-    /// `tag`: a tag or a digest; empty means the one in `image`, else `latest`.
+    /// `tag`: a tag or a digest; empty means the one in `image`, else every tag of the
+    /// repository (`docker pull -a`).
     pub tag: String,
     /// `platform`: `linux/arm64/v8`; empty for the host's.
     pub platform: String,
@@ -153,6 +154,12 @@ pub struct PullRequest {
 }
 
 impl PullRequest {
+    /// A repository named alone (no tag in `tag` or `image`): dockerd pulls every tag.
+    pub fn wants_all_tags(&self) -> Result<bool> {
+        let r = Reference::parse(self.image.trim()).map_err(invalid_reference)?;
+        Ok(self.tag.trim().is_empty() && r.tag().is_none() && r.digest().is_none())
+    }
+
     /// dockerd's reading of `fromImage` and `tag`: a digest in `tag` pins the image.
     pub fn reference(&self) -> Result<Reference> {
         let r = Reference::parse(self.image.trim()).map_err(invalid_reference)?;
@@ -220,8 +227,10 @@ impl Engine {
         &self.registry
     }
 
-    /// `docker pull`: checks the request, then pulls in a task of its own.
-    pub fn pull_image(&self, req: &PullRequest) -> Result<Transfer<Pulled>> {
+    /// `docker pull`: checks the request, then pulls in a task of its own (every tag of
+    /// the repository, one after the other, for a name alone).
+    pub fn pull_image(&self, req: &PullRequest) -> Result<Transfer<Vec<Pulled>>> {
+        let all_tags = req.wants_all_tags()?;
         let reference = req.reference()?;
         let platform = match req.platform.trim() {
             "" => None,
@@ -235,14 +244,23 @@ impl Engine {
         let registry = self.registry.clone();
         let events = self.events_handle();
         Ok(Transfer::spawn(move |sink| async move {
-            let pulled =
-                registry::pull(store, &registry, &reference, &opts, Arc::new(sink)).await?;
-            image_event(
-                &events,
-                "pull",
-                &reference.familiar(),
-                Some(reference.familiar()),
-            );
+            let targets = if all_tags {
+                let tags =
+                    registry::list_tags(&registry, &reference, opts.credentials.as_ref()).await?;
+                tags.iter()
+                    .map(|t| reference.with_tag(t))
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .map_err(invalid_reference)?
+            } else {
+                vec![reference]
+            };
+            let sink = Arc::new(sink);
+            let mut pulled = Vec::new();
+            for r in targets {
+                pulled
+                    .push(registry::pull(store.clone(), &registry, &r, &opts, sink.clone()).await?);
+                image_event(&events, "pull", &r.familiar(), Some(r.familiar()));
+            }
             Ok(pulled)
         }))
     }
@@ -414,9 +432,20 @@ mod tests {
 
     #[test]
     fn pull_references_read_as_dockerd_s() {
+        let all = |image: &str, tag: &str| {
+            PullRequest {
+                image: image.into(),
+                tag: tag.into(),
+                ..Default::default()
+            }
+            .wants_all_tags()
+            .unwrap()
+        };
+        assert!(all("busybox", ""));
+        assert!(!all("busybox:1", "") && !all("busybox", "1"));
         assert_eq!(
-            pull("busybox", "").unwrap(),
-            "docker.io/library/busybox:latest"
+            pull("busybox:1.36", "").unwrap(),
+            "docker.io/library/busybox:1.36"
         );
         assert_eq!(
             pull("busybox", "1.36").unwrap(),

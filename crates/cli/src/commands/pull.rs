@@ -46,17 +46,27 @@ pub fn registry_server(domain: &str) -> String {
 }
 
 pub async fn run(client: &Client, a: PullArgs) -> Result<i32> {
-    if a.all_tags {
-        anyhow::bail!("pulling every tag (-a) is not supported by berth yet: name a tag");
-    }
     let parsed = Reference::parse(&a.name)?;
-    if parsed.tag().is_none() && parsed.digest().is_none() && !a.quiet {
-        outln!("Using default tag: latest");
+    let name_only = parsed.tag().is_none() && parsed.digest().is_none();
+    if a.all_tags && !name_only {
+        anyhow::bail!("tag can't be used with --all-tags/-a");
     }
-    let r = parsed.with_default_tag();
+    let r = if a.all_tags {
+        parsed
+    } else {
+        if name_only && !a.quiet {
+            outln!("Using default tag: latest");
+        }
+        parsed.with_default_tag()
+    };
     let opts = ImagePullOptions {
         image: r.name(),
-        tag: r.tag_or_digest().to_string(),
+        // No tag: every tag of the repository.
+        tag: if a.all_tags {
+            String::new()
+        } else {
+            r.tag_or_digest().to_string()
+        },
         platform: a.platform.clone(),
         auth: stored_auth(&r).context("reading the stored credentials")?,
     };
