@@ -198,11 +198,7 @@ fn tls_basic_auth_login_and_logout(cli: Cli) {
 
     // Not logged in: the registry refuses the push.
     let o = d.cli(cli, &["push", &target]).fails();
-    assert!(
-        o.stderr.to_lowercase().contains("unauthorized")
-            || o.stderr.contains("no basic auth credentials"),
-        "{o:?}"
-    );
+    assert!(o.stderr.contains("no basic auth credentials"), "{o:?}");
 
     // A wrong password: Docker's message, nothing stored.
     let o = d
