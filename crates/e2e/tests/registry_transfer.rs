@@ -507,6 +507,14 @@ fn insecure_registries_skip_verification_only_when_named() {
         "--insecure-registry",
         &host
     );
+    for cli in [Cli::Berth, Cli::Docker] {
+        let o = by_flag.cli(cli, &["info"]).ok();
+        assert!(
+            o.stdout
+                .contains(&format!(" Insecure Registries:\n  {host}\n")),
+            "{o:?}"
+        );
+    }
     by_flag.berth(&["tag", IMAGE, &target]).ok();
     let o = by_flag.berth(&["push", &target]).ok();
     assert!(o.stdout.contains("1: digest: sha256:"), "{o:?}");
@@ -542,6 +550,14 @@ fn docker_hub_names_are_pulled_through_a_mirror() {
     d.berth(&["push", &upstream]).ok();
     remove_image(&d, Cli::Berth, &upstream);
 
+    let o = d.docker(&["info"]).ok();
+    assert!(
+        o.stdout.contains(&format!(
+            " Registry Mirrors:\n  http://{}/\n",
+            mirror.host()
+        )),
+        "{o:?}"
+    );
     let o = d.docker(&["pull", "busybox:mirrored"]).ok();
     assert!(
         o.stdout.contains("mirrored: Pulling from library/busybox"),

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use berth_api::auth::AuthConfig;
 use berth_image::archive::{self, ArchiveError};
 use berth_image::registry::{
-    self, Credentials, Platform, ProgressSink, PullOptions, PushOptions, Registry, RegistryError,
+    self, Credentials, Platform, ProgressSink, PullOptions, PushOptions, RegistryError,
 };
 use berth_image::Reference;
 use bytes::Bytes;
@@ -222,9 +222,47 @@ fn image_event(events: &EventBus, action: &str, id: &str, name: Option<String>) 
 }
 
 impl Engine {
-    /// The daemon's client of registries.
-    pub fn registry(&self) -> &Arc<Registry> {
-        &self.registry
+    /// `RegistryConfig` of `GET /info`, as dockerd fills it: insecure CIDRs (127.0.0.0/8
+    /// unless verified), insecure names as non-secure index configs, Docker Hub's mirrors.
+    pub fn registry_info(&self) -> berth_api::system::RegistryConfig {
+        let cfg = self.registry.config();
+        let mut cidrs: Vec<String> = Vec::new();
+        let mut index: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+        for entry in &cfg.insecure_registries {
+            let e = entry
+                .trim()
+                .trim_start_matches("http://")
+                .trim_start_matches("https://")
+                .trim_end_matches('/');
+            if e.contains('/') {
+                cidrs.push(e.to_string());
+            } else if !e.is_empty() {
+                let config = serde_json::json!({"Name": e, "Mirrors": [], "Secure": false, "Official": false});
+                index.insert(e.to_string(), config);
+            }
+        }
+        if cfg.insecure_loopback {
+            cidrs.push("127.0.0.0/8".to_string());
+        }
+        let mirrors: Vec<String> = cfg
+            .mirrors
+            .iter()
+            .map(|m| {
+                let m = m.trim();
+                if m.ends_with('/') {
+                    m.to_string()
+                } else {
+                    format!("{m}/")
+                }
+            })
+            .collect();
+        let hub = serde_json::json!({"Name": "docker.io", "Mirrors": mirrors, "Secure": true, "Official": true});
+        index.insert("docker.io".to_string(), hub);
+        berth_api::system::RegistryConfig {
+            insecure_registry_cidrs: Some(cidrs),
+            index_configs: Some(index),
+            mirrors: Some(mirrors),
+        }
     }
 
     /// `docker pull`: checks the request, then pulls in a task of its own (every tag of

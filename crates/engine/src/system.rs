@@ -81,7 +81,7 @@ impl Engine {
             "OSType": "linux",
             "Architecture": std::env::consts::ARCH,
             "IndexServerAddress": "https://index.docker.io/v1/",
-            "RegistryConfig": {"IndexConfigs": {}, "InsecureRegistryCIDRs": ["127.0.0.0/8"], "Mirrors": []},
+            "RegistryConfig": self.registry_info(),
             "NCPU": std::thread::available_parallelism().map_or(1, |n| n.get()),
             "MemTotal": mem_total,
             "DockerRootDir": self.config.data_root,
