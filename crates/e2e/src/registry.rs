@@ -266,9 +266,19 @@ impl Drop for Podman {
     }
 }
 
-/// A TCP proxy in front of a registry that "dies" once it has passed `limit` bytes from
-/// the registry: every connection is cut and the port stops answering. What clients sent
-/// is kept, so a test can see the requests (a `Range` of a resumed download).
+/// What a [`CuttingProxy`] does once it has passed so many bytes from the registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// Never: a plain proxy.
+    Never,
+    /// Cuts every connection and stops answering (the registry died).
+    Close(u64),
+    /// Stops forwarding but keeps the connections open (the registry hangs).
+    Stall(u64),
+}
+
+/// A TCP proxy in front of a registry that fails as [`Cut`] says. What clients sent is
+/// kept, so a test can see the requests (a `Range` of a resumed download).
 pub struct CuttingProxy {
     pub port: u16,
     state: std::sync::Arc<ProxyState>,
@@ -278,6 +288,7 @@ pub struct CuttingProxy {
 #[derive(Default)]
 struct ProxyState {
     stop: std::sync::atomic::AtomicBool,
+    stalled: std::sync::atomic::AtomicBool,
     sent_down: std::sync::atomic::AtomicU64,
     conns: std::sync::Mutex<Vec<std::net::TcpStream>>,
     requests: std::sync::Mutex<Vec<u8>>,
@@ -295,7 +306,7 @@ impl ProxyState {
 
 impl CuttingProxy {
     /// Listens on `port` (0: a free one) and forwards to `127.0.0.1:upstream`.
-    pub fn start(port: u16, upstream: u16, limit: Option<u64>) -> CuttingProxy {
+    pub fn start(port: u16, upstream: u16, cut: Cut) -> CuttingProxy {
         use std::io::{Read, Write};
         use std::sync::atomic::Ordering;
         let listener = TcpListener::bind(("127.0.0.1", port)).expect("proxy port");
@@ -350,9 +361,19 @@ impl CuttingProxy {
                             break;
                         }
                         let total = down.sent_down.fetch_add(n as u64, Ordering::SeqCst) + n as u64;
-                        if limit.is_some_and(|l| total >= l) {
-                            down.die();
-                            break;
+                        match cut {
+                            Cut::Close(limit) if total >= limit => {
+                                down.die();
+                                break;
+                            }
+                            Cut::Stall(limit) if total >= limit => {
+                                down.stalled.store(true, Ordering::SeqCst);
+                                while !down.stop.load(Ordering::SeqCst) {
+                                    thread::sleep(Duration::from_millis(20));
+                                }
+                                break;
+                            }
+                            _ => {}
                         }
                     }
                     let _ = c_out.shutdown(std::net::Shutdown::Write);
@@ -367,9 +388,14 @@ impl CuttingProxy {
         }
     }
 
-    /// Whether the limit was reached (the proxy is gone).
+    /// Whether a [`Cut::Close`] happened (the proxy is gone).
     pub fn died(&self) -> bool {
         self.state.stop.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Whether a [`Cut::Stall`] happened (the proxy holds its connections silent).
+    pub fn stalled(&self) -> bool {
+        self.state.stalled.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The requests clients sent, as text.

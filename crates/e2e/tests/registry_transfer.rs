@@ -3,9 +3,9 @@
 //! test's and htpasswd Basic auth), login and logout, save and load, podman reading what
 //! berth saves and the reverse, and a tampered blob refused.
 
-use berth_e2e::registry::{CuttingProxy, Podman, Registry, RegistryOptions, TestCa};
+use berth_e2e::registry::{Cut, CuttingProxy, Podman, Registry, RegistryOptions, TestCa};
 use berth_e2e::token::TokenServer;
-use berth_e2e::{both_clis, busybox_tar, daemon, Cli, TestDaemon, IMAGE};
+use berth_e2e::{both_clis, busybox_tar, daemon, wait_until, Cli, TestDaemon, IMAGE, SOON};
 use serde_json::Value;
 
 both_clis!(
@@ -686,7 +686,7 @@ fn a_registry_dying_mid_pull_leaves_a_clean_store_and_the_retry_resumes() {
     remove_image(&d, Cli::Berth, &direct);
 
     // The proxy dies after 3 MiB: inside the 8 MiB layer.
-    let proxy = CuttingProxy::start(0, reg.port, Some(3 << 20));
+    let proxy = CuttingProxy::start(0, reg.port, Cut::Close(3 << 20));
     let via = format!("127.0.0.1:{}/big/img:1", proxy.port);
     let o = d.docker(&["pull", &via]).fails();
     assert!(proxy.died(), "the proxy never reached its limit: {o:?}");
@@ -699,8 +699,52 @@ fn a_registry_dying_mid_pull_leaves_a_clean_store_and_the_retry_resumes() {
     // The registry back on the same port: the pull finishes, resuming the layer.
     let port = proxy.port;
     drop(proxy);
-    let proxy = CuttingProxy::start(port, reg.port, None);
+    let proxy = CuttingProxy::start(port, reg.port, Cut::Never);
     let o = d.berth(&["pull", &via]).ok();
+    assert!(
+        o.stdout
+            .contains(&format!("Status: Downloaded newer image for {via}")),
+        "{o:?}"
+    );
+    assert!(
+        proxy.requests().to_lowercase().contains("range: bytes="),
+        "the download started over:\n{}",
+        proxy.requests()
+    );
+    let o = d.berth(&["run", "--rm", &via, "wc", "-c", "/big.bin"]).ok();
+    assert!(o.out().starts_with(&BIG.to_string()), "{o:?}");
+}
+
+/// berthd killed (`kill -9`) in the middle of a layer: after its restart nothing names the
+/// half-pulled image, and the next pull resumes the layer (`Range`) and runs it.
+#[test]
+fn a_daemon_killed_mid_pull_resumes_after_restart() {
+    const BIG: usize = 8 << 20;
+    let reg = Registry::start(RegistryOptions::default());
+    let mut d = daemon!();
+    let before = d.berth(&["images", "-q"]).ok().out();
+    let direct = format!("{}/big/killed:1", reg.host());
+    d.berth_in(&["import", "-", &direct], &big_image_tar(BIG))
+        .ok();
+    d.berth(&["push", &direct]).ok();
+    remove_image(&d, Cli::Berth, &direct);
+
+    let proxy = CuttingProxy::start(0, reg.port, Cut::Stall(3 << 20));
+    let via = format!("127.0.0.1:{}/big/killed:1", proxy.port);
+    let mut pulling = d.cli_spawn(Cli::Berth, &["pull", &via]);
+    wait_until("the registry to stall mid-layer", SOON, || proxy.stalled());
+    d.kill9();
+    pulling.kill();
+    let port = proxy.port;
+    drop(proxy);
+
+    d.restart();
+    let o = d.berth(&["images", "-q"]).ok();
+    assert_eq!(o.out(), before, "a half pull was recorded");
+    d.berth(&["image", "inspect", &via]).fails();
+
+    let proxy = CuttingProxy::start(port, reg.port, Cut::Never);
+    let o = d.docker(&["pull", &via]).ok();
     assert!(
         o.stdout
             .contains(&format!("Status: Downloaded newer image for {via}")),
