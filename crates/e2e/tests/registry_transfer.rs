@@ -758,3 +758,36 @@ fn a_daemon_killed_mid_pull_resumes_after_restart() {
     let o = d.berth(&["run", "--rm", &via, "wc", "-c", "/big.bin"]).ok();
     assert!(o.out().starts_with(&BIG.to_string()), "{o:?}");
 }
+
+/// Pulls side by side of one image (by both CLIs) and of another sharing its layer all
+/// finish, and the image runs.
+#[test]
+fn concurrent_pulls_of_shared_layers_all_succeed() {
+    let reg = Registry::start(RegistryOptions::default());
+    let d = daemon!();
+    let first = format!("{}/big/conc:1", reg.host());
+    let second = format!("{}/big/conc2:1", reg.host());
+    d.berth_in(&["import", "-", &first], &big_image_tar(8 << 20))
+        .ok();
+    d.berth(&["tag", &first, &second]).ok();
+    d.berth(&["push", &first]).ok();
+    d.berth(&["push", &second]).ok();
+    remove_image(&d, Cli::Berth, &first);
+    let pulls = [
+        d.cli_spawn(Cli::Berth, &["pull", &first]),
+        d.cli_spawn(Cli::Docker, &["pull", &first]),
+        d.cli_spawn(Cli::Docker, &["pull", &second]),
+    ];
+    for mut p in pulls {
+        let status = p.wait_timeout(std::time::Duration::from_secs(90));
+        assert!(
+            status.is_some_and(|s| s.success()),
+            "{status:?}\n{}\n{}",
+            p.stdout(),
+            p.stderr()
+        );
+    }
+    for r in [&first, &second] {
+        d.berth(&["run", "--rm", r, "true"]).ok();
+    }
+}
