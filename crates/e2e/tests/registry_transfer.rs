@@ -26,9 +26,17 @@ fn remove_image(d: &TestDaemon, cli: Cli, reference: &str) {
     assert!(!left.stdout.contains(&id[7..19]), "{left:?}");
 }
 
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
 fn push_rmi_pull_run(cli: Cli) {
     let reg = Registry::start(RegistryOptions::default());
     let d = daemon!();
+    let since = (now() - 1).to_string();
     let target = format!("{}/e2e/bb:1", reg.host());
     d.cli(cli, &["tag", IMAGE, &target]).ok();
 
@@ -87,6 +95,28 @@ fn push_rmi_pull_run(cli: Cli) {
             .contains(&format!("Status: Image is up to date for {target}")),
         "{o:?}"
     );
+
+    // dockerd's events, named by the reference.
+    let until = (now() + 1).to_string();
+    let o = d
+        .cli(
+            cli,
+            &[
+                "events",
+                "--since",
+                &since,
+                "--until",
+                &until,
+                "--filter",
+                "type=image",
+                "--format",
+                "{{.Action}} {{.Actor.ID}}",
+            ],
+        )
+        .ok();
+    for want in [format!("push {target}"), format!("pull {target}")] {
+        assert!(o.lines().contains(&want), "{want:?} missing: {o:?}");
+    }
 
     // Every tag of the repository, both ways (`-a`).
     let repo = format!("{}/e2e/bb", reg.host());
