@@ -701,6 +701,56 @@ pub struct ContainerSummary {
 
 /// Body of `POST /containers/{id}/wait`'s answer. `Error` is written as `null` when there is
 /// none, as dockerd does on the wire.
+/// `POST /containers/{id}/update`: moby's `UpdateConfig`, the resources that can change on a
+/// live container and the restart policy. Zero (or absent) leaves a value as it is.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ContainerUpdateRequest {
+    #[serde(deserialize_with = "zero")]
+    pub cpu_shares: i64,
+    #[serde(deserialize_with = "zero")]
+    pub memory: i64,
+    #[serde(deserialize_with = "zero")]
+    pub nano_cpus: i64,
+    #[serde(deserialize_with = "zero")]
+    pub blkio_weight: u16,
+    #[serde(deserialize_with = "zero")]
+    pub cpu_period: i64,
+    #[serde(deserialize_with = "zero")]
+    pub cpu_quota: i64,
+    #[serde(deserialize_with = "zero")]
+    pub cpuset_cpus: String,
+    #[serde(deserialize_with = "zero")]
+    pub cpuset_mems: String,
+    #[serde(deserialize_with = "zero")]
+    pub memory_reservation: i64,
+    #[serde(deserialize_with = "zero")]
+    pub memory_swap: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pids_limit: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restart_policy: Option<RestartPolicy>,
+    /// The other resources of moby's `Resources`, accepted and not changed by berth.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `POST /containers/{id}/update`'s answer.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ContainerUpdateResponse {
+    pub warnings: Vec<String>,
+}
+
+/// `POST /containers/prune`'s answer; `ContainersDeleted` is `null` when nothing went, as
+/// Go encodes a nil slice.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ContainerPruneResponse {
+    pub containers_deleted: Option<Vec<String>>,
+    pub space_reclaimed: u64,
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct WaitResponse {

@@ -18,6 +18,7 @@ pub mod nullable;
 pub mod progress;
 pub mod stats;
 pub mod system;
+pub mod timetypes;
 pub mod units;
 
 /// The newest Engine API version berth speaks.

@@ -7,6 +7,7 @@
 //! and tests build a layout over a temporary directory of fixture files.
 
 mod layout;
+pub mod limits;
 mod migration;
 pub mod mountinfo;
 mod stats;
@@ -147,6 +148,25 @@ pub fn thaw(layout: &CgroupLayout, path: &str) -> Result<(), CgroupError> {
     set_frozen(layout, path, false)
 }
 
+/// Whether the cgroup is frozen (`docker pause`): v2's `frozen 1` in `cgroup.events`, v1's
+/// `FROZEN` (or `FREEZING`, on its way) in `freezer.state`.
+pub fn is_frozen(layout: &CgroupLayout, path: &str) -> Result<bool, CgroupError> {
+    match layout {
+        CgroupLayout::V2 { .. } => {
+            let events = read(&layout.unified_dir(path)?.join("cgroup.events"))?;
+            Ok(events
+                .lines()
+                .filter_map(|l| l.split_once(' '))
+                .any(|(k, v)| k == "frozen" && v.trim() == "1"))
+        }
+        CgroupLayout::V1 { .. } | CgroupLayout::Hybrid { .. } => {
+            let dir = layout.controller_path("freezer", path)?;
+            let state = read(&dir.join("freezer.state"))?;
+            Ok(matches!(state.trim(), "FROZEN" | "FREEZING"))
+        }
+    }
+}
+
 fn set_frozen(layout: &CgroupLayout, path: &str, frozen: bool) -> Result<(), CgroupError> {
     match layout {
         CgroupLayout::V2 { .. } => {
@@ -221,6 +241,31 @@ mod tests {
         let layout = CgroupLayout::v2(dir.path());
         freeze(&layout, "/berth/c1").unwrap();
         assert_eq!(fs::read_to_string(cg.join("cgroup.freeze")).unwrap(), "1");
+    }
+
+    #[test]
+    fn is_frozen_reads_the_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let cg = dir.path().join("freezer/berth/c1");
+        fs::create_dir_all(&cg).unwrap();
+        let layout = CgroupLayout::v1(dir.path());
+        for (state, frozen) in [
+            ("THAWED\n", false),
+            ("FROZEN\n", true),
+            ("FREEZING\n", true),
+        ] {
+            fs::write(cg.join("freezer.state"), state).unwrap();
+            assert_eq!(is_frozen(&layout, "/berth/c1").unwrap(), frozen, "{state}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let cg = dir.path().join("berth/c1");
+        fs::create_dir_all(&cg).unwrap();
+        let layout = CgroupLayout::v2(dir.path());
+        fs::write(cg.join("cgroup.events"), "populated 1\nfrozen 0\n").unwrap();
+        assert!(!is_frozen(&layout, "/berth/c1").unwrap());
+        fs::write(cg.join("cgroup.events"), "populated 1\nfrozen 1\n").unwrap();
+        assert!(is_frozen(&layout, "/berth/c1").unwrap());
+        assert!(is_frozen(&layout, "/nope").is_err());
     }
 
     #[test]

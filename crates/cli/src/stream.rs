@@ -11,6 +11,25 @@ use tokio::sync::mpsc;
 
 pub use berth_api::detach_keys::{parse_detach_keys, DEFAULT_DETACH_KEYS};
 
+/// The detach keys a command uses, as the docker CLI picks them: its `--detach-keys`, else
+/// `detachKeys` from the CLI's `config.json`; `None` for the default ctrl-p,ctrl-q. The text
+/// goes to the daemon too, which scans TTY input for it.
+pub fn chosen_detach_keys(flag: Option<&str>) -> Option<String> {
+    flag.map(str::to_string).or_else(|| {
+        berth_credentials::ConfigFile::load_default()
+            .ok()?
+            .detach_keys()
+    })
+}
+
+/// The bytes of [`chosen_detach_keys`].
+pub fn detach_key_bytes(chosen: Option<&str>) -> Result<Vec<u8>, String> {
+    match chosen {
+        Some(k) => parse_detach_keys(k),
+        None => Ok(DEFAULT_DETACH_KEYS.to_vec()),
+    }
+}
+
 /// Which of our file descriptors output goes to.
 pub type Dest = StdStream;
 

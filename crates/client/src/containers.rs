@@ -1,8 +1,8 @@
 //! `/containers/...`.
 
 use berth_api::container::{
-    ContainerCreateRequest, ContainerCreateResponse, ContainerInspect, ContainerSummary,
-    TopResponse, WaitResponse,
+    ContainerCreateRequest, ContainerCreateResponse, ContainerInspect, ContainerPruneResponse,
+    ContainerSummary, ContainerUpdateRequest, ContainerUpdateResponse, TopResponse, WaitResponse,
 };
 use berth_api::filters::Filters;
 use berth_api::stats::StatsResponse;
@@ -213,6 +213,25 @@ impl Client {
             .await?;
         ByteStream::new(resp.into_body()).collect().await?;
         Ok(())
+    }
+
+    /// `POST /containers/{id}/update`.
+    pub async fn container_update(
+        &self,
+        id: &str,
+        body: &ContainerUpdateRequest,
+    ) -> Result<ContainerUpdateResponse> {
+        read_json(
+            self.post(&path(id, "update"), &Query::new(), Some(body))
+                .await?,
+        )
+        .await
+    }
+
+    /// `POST /containers/prune[?filters=]`.
+    pub async fn containers_prune(&self, filters: &Filters) -> Result<ContainerPruneResponse> {
+        let q = Query::new().set_if(!filters.is_empty(), "filters", filters.to_json());
+        read_json(self.post::<()>("/containers/prune", &q, None).await?).await
     }
 
     /// `POST /containers/{id}/wait[?condition=]`, returning once the daemon has registered

@@ -135,6 +135,16 @@ impl ConfigFile {
         ConfigFile::load(&config_dir().join("config.json"))
     }
 
+    /// `detachKeys`: the key sequence `attach`, `run`, `start -a` and `exec` detach with when
+    /// no `--detach-keys` is given.
+    pub fn detach_keys(&self) -> Option<String> {
+        self.doc
+            .get("detachKeys")
+            .and_then(Value::as_str)
+            .filter(|k| !k.is_empty())
+            .map(str::to_string)
+    }
+
     /// Looks for helper programs in `dir` first.
     pub fn with_helper_dir(mut self, dir: &Path) -> ConfigFile {
         self.helper_dir = Some(dir.to_path_buf());

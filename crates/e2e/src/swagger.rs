@@ -106,6 +106,8 @@ pub const NULL_TOLERATED: &[&str] = &[
     "/definitions/EndpointSettings/properties/DNSNames",
     // A nil list: the zero stats of a stopped container, and a cgroup v2 host without I/O.
     "/definitions/ContainerBlkioStats/properties/io_service_bytes_recursive",
+    // moby's prune report starts with a nil list: `"ContainersDeleted":null` when nothing went.
+    "/paths/~1containers~1prune/post/responses/200/schema/properties/ContainersDeleted",
     // moby's ExecInspect.ExitCode is *int: null until the process exited.
     "/paths/~1exec~1{id}~1json/get/responses/200/schema/properties/ExitCode",
 ];

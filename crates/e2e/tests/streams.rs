@@ -13,6 +13,7 @@ both_clis!(
     run_tty,
     exec_tty,
     detach_keys_leave_container_running,
+    detach_keys_from_the_config_file,
 );
 
 fn exited(d: &berth_e2e::TestDaemon, cli: Cli, cmd: &str) -> String {
@@ -289,9 +290,11 @@ def read_until(pred, t):
 os.write(master, b'echo READY$((1+1))\r')
 if not read_until(lambda b: b'READY2' in b, 30):
     print('NO-PROMPT', buf); p.kill(); sys.exit(2)
-os.write(master, b'\x10')
-time.sleep(0.2)
-os.write(master, b'\x11')
+seq = [bytes([int(h, 16)]) for h in os.environ.get('DETACH_SEQ', '10,11').split(',')]
+for i, key in enumerate(seq):
+    if i:
+        time.sleep(0.2)
+    os.write(master, key)
 try:
     rc = p.wait(timeout=30)
 except subprocess.TimeoutExpired:
@@ -302,7 +305,20 @@ print(buf.decode(errors='replace'))
 "#;
 
 fn detach_keys_leave_container_running(cli: Cli) {
+    detach_with(cli, None, "10,11");
+}
+
+/// `detachKeys` in the CLI's config.json replaces ctrl-p,ctrl-q, as with docker.
+fn detach_keys_from_the_config_file(cli: Cli) {
+    detach_with(cli, Some(r#"{"detachKeys": "ctrl-a,x"}"#), "01,78");
+}
+
+/// `run -it` in a pty, detached by typing `seq` (hex bytes); the container runs on.
+fn detach_with(cli: Cli, config: Option<&str>, seq: &str) {
     let d = daemon!();
+    if let Some(config) = config {
+        std::fs::write(d.root.join("docker-config/config.json"), config).unwrap();
+    }
     let name = berth_e2e::unique("det");
     let bin = match cli {
         Cli::Berth => berth_e2e::bin("berth"),
@@ -314,6 +330,7 @@ fn detach_keys_leave_container_running(cli: Cli) {
         .arg(&bin)
         .args(["-H", &d.host(), "run", "-it", "--name", &name, IMAGE, "sh"])
         .env("DOCKER_CONFIG", d.root.join("docker-config"))
+        .env("DETACH_SEQ", seq)
         .env("TERM", "xterm");
     let o = berth_e2e::run_cmd(cmd, None, berth_e2e::CMD_TIMEOUT);
     assert!(o.stdout.contains("CLI-EXIT 0"), "{o:?}");

@@ -20,6 +20,7 @@ const ROUTES: &[&str] = &[
     "GET /events",
     "GET /containers/json",
     "POST /containers/create",
+    "POST /containers/prune",
     "GET /containers/{id}/json",
     "POST /containers/{id}/start",
     "POST /containers/{id}/stop",
@@ -28,6 +29,7 @@ const ROUTES: &[&str] = &[
     "POST /containers/{id}/pause",
     "POST /containers/{id}/unpause",
     "POST /containers/{id}/rename",
+    "POST /containers/{id}/update",
     "POST /containers/{id}/wait",
     "POST /containers/{id}/resize",
     "POST /containers/{id}/attach",
@@ -85,6 +87,8 @@ fn via_api(method: &str, template: &str, status: u16, v: &Value) -> Option<Resul
         ("GET", "/events") => through::<event::EventMessage>(v),
         ("GET", "/containers/json") => through::<Vec<container::ContainerSummary>>(v),
         ("POST", "/containers/create") => through::<container::ContainerCreateResponse>(v),
+        ("POST", "/containers/prune") => through::<container::ContainerPruneResponse>(v),
+        ("POST", "/containers/{id}/update") => through::<container::ContainerUpdateResponse>(v),
         ("GET", "/containers/{id}/json") => through::<container::ContainerInspect>(v),
         ("POST", "/containers/{id}/wait") => through::<container::WaitResponse>(v),
         ("GET", "/containers/{id}/top") => through::<container::TopResponse>(v),
@@ -493,6 +497,41 @@ fn lists(api: &mut Api) {
 }
 
 fn verbs(api: &mut Api, created: &str, running: &str, paused: &str, exited: &str, tty: &str) {
+    let update = "/containers/{id}/update";
+    let limits = serde_json::json!({"Memory": 67108864, "MemorySwap": 134217728, "PidsLimit": 50});
+    api.call_json(
+        "running",
+        "POST",
+        update,
+        &format!("/containers/{running}/update"),
+        &limits,
+        200,
+    );
+    api.call_json(
+        "created",
+        "POST",
+        update,
+        &format!("/containers/{created}/update"),
+        &limits,
+        200,
+    );
+    let bad = serde_json::json!({"Memory": 1024});
+    api.call_json(
+        "too little memory",
+        "POST",
+        update,
+        &format!("/containers/{running}/update"),
+        &bad,
+        400,
+    );
+    api.call_json(
+        "no such container",
+        "POST",
+        update,
+        "/containers/nosuch/update",
+        &limits,
+        404,
+    );
     // The log endpoints: raw streams, checked for their content type.
     let logs = "/containers/{id}/logs";
     let path = format!("/containers/{exited}/logs?stdout=1&stderr=1");
@@ -879,7 +918,16 @@ fn teardown(api: &mut Api) {
         "/containers/sw-exec?force=1",
         204,
     );
-    api.call("exited", "DELETE", remove, "/containers/sw-renamed", 204);
+    let prune = "/containers/prune";
+    api.call(
+        "bad filter",
+        "POST",
+        prune,
+        "/containers/prune?filters=%7B%22x%22%3A%5B%221%22%5D%7D",
+        400,
+    );
+    api.call("stopped ones", "POST", prune, prune, 200);
+    api.call("nothing left", "POST", prune, prune, 200);
     api.call(
         "no such container",
         "DELETE",

@@ -69,35 +69,76 @@ impl EventBus {
     }
 }
 
-/// `GET /events` filters: `type`, `event`/`action`, `container`, `image`, `label`, `scope`.
+/// `GET /events` filters, all of Docker's: `type`, `event`/`action`, `container`, `image`,
+/// `label`, `network`, `volume`, `daemon`, `scope`, and the swarm ones (`node`, `service`,
+/// `secret`, `config`, `plugin`), which match nothing here.
 #[derive(Debug, Default, Clone)]
 pub struct EventFilter {
-    pub filters: BTreeMap<String, Vec<String>>,
+    filters: BTreeMap<String, Vec<String>>,
 }
 
+const EVENT_FILTERS: &[&str] = &[
+    "type",
+    "event",
+    "action",
+    "container",
+    "image",
+    "label",
+    "network",
+    "volume",
+    "daemon",
+    "scope",
+    "node",
+    "service",
+    "secret",
+    "config",
+    "plugin",
+];
+
 impl EventFilter {
+    /// Refuses keys Docker does not know, with its message.
+    pub fn new(filters: BTreeMap<String, Vec<String>>) -> crate::Result<Self> {
+        if let Some(key) = filters
+            .keys()
+            .find(|k| !EVENT_FILTERS.contains(&k.as_str()))
+        {
+            return Err(crate::EngineError::invalid(format!(
+                "invalid filter '{key}'"
+            )));
+        }
+        Ok(Self { filters })
+    }
+
     pub fn matches(&self, ev: &EventMessage) -> bool {
+        let actor_is = |kind: &str, w: &str| {
+            ev.kind == kind
+                && (ev.actor.id == w
+                    || ev.actor.id.starts_with(w)
+                    || ev.actor.attributes.get("name").map(String::as_str) == Some(w))
+        };
         self.filters.iter().all(|(key, wanted)| {
+            // Every label must match (Docker's MatchKVList); other keys take any value.
+            if key == "label" {
+                return wanted.iter().all(|w| match w.split_once('=') {
+                    Some((k, v)) => ev.actor.attributes.get(k).map(String::as_str) == Some(v),
+                    None => ev.actor.attributes.contains_key(w),
+                });
+            }
             wanted.iter().any(|w| match key.as_str() {
                 "type" => &ev.kind == w,
                 "event" | "action" => {
                     &ev.action == w || ev.action.split(':').next() == Some(w.as_str())
                 }
-                "container" => {
-                    ev.kind == "container"
-                        && (ev.actor.id.starts_with(w.as_str())
-                            || ev.actor.attributes.get("name") == Some(w))
-                }
+                "container" => actor_is("container", w),
                 "image" => {
                     ev.actor.attributes.get("image") == Some(w)
-                        || (ev.kind == "image" && ev.actor.id == *w)
+                        || (ev.kind == "image" && (ev.actor.id == *w || actor_is("image", w)))
                 }
-                "label" => match w.split_once('=') {
-                    Some((k, v)) => ev.actor.attributes.get(k).map(String::as_str) == Some(v),
-                    None => ev.actor.attributes.contains_key(w),
-                },
+                "network" => actor_is("network", w),
+                "volume" => actor_is("volume", w),
+                "daemon" => actor_is("daemon", w),
                 "scope" => ev.scope == *w,
-                _ => true,
+                _ => false,
             })
         })
     }

@@ -12,11 +12,23 @@
 //! The shim closes the stream when the process exits and its output is drained.
 //!
 //! Files the shim keeps in `<state_dir>` (the daemon reads them when the shim is gone):
-//! `shim.pid`, `init.pid`, and `exit.json` (an [`ExitStatus`], written atomically when the
-//! container's init process exits, before the shim itself exits).
+//! `shim.pid`, `init.pid`, `exit.json` (an [`ExitStatus`], written atomically when the
+//! container's init process exits, before the shim itself exits) and `health.json` (the
+//! container's [`Health`], rewritten atomically after each probe).
+//!
+//! The daemon may leave a [`ShimConfig`] in `<state_dir>/shim-config.json` before it runs
+//! `berth-shim start`: the log driver and the healthcheck. Without it the shim writes
+//! json-file with berth's default rotation and runs no probe.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::Path;
+
+pub mod health;
+pub use health::{
+    read_health_file as read_health_file_in, Health, HealthConfig, HealthResult, HealthStatus,
+    HEALTH_FILE,
+};
 
 /// Name of the shim's socket inside its state directory.
 pub const SOCKET_NAME: &str = "shim.sock";
@@ -26,6 +38,52 @@ pub const EXIT_FILE: &str = "exit.json";
 pub const SHIM_PID_FILE: &str = "shim.pid";
 /// Name of the file holding the container init's host pid.
 pub const INIT_PID_FILE: &str = "init.pid";
+/// Name of the [`ShimConfig`] file the daemon may write into the state directory.
+pub const CONFIG_FILE: &str = "shim-config.json";
+
+/// What the shim is to do beyond running the container; every field has a default, so a
+/// daemon that writes no file (or an older one) gets today's behaviour.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ShimConfig {
+    #[serde(default)]
+    pub log: LogConfig,
+    /// `None` (or a test of `["NONE"]`): no probes.
+    #[serde(default)]
+    pub healthcheck: Option<HealthConfig>,
+}
+
+/// Docker's `HostConfig.LogConfig`, validated by the daemon already (the shim validates again
+/// and fails the start with Docker's `failed to initialize logging driver: ...`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct LogConfig {
+    /// `json-file` (also when empty), `local` or `none`.
+    #[serde(default)]
+    pub driver: String,
+    /// `--log-opt`s: `max-size`, `max-file`, `compress`, `labels`, `env`, `tag`...
+    #[serde(default)]
+    pub opts: BTreeMap<String, String>,
+    /// Extra attributes for each json-file entry (`"attrs"`), which the daemon resolves from
+    /// the `labels`/`env`/`tag` options.
+    #[serde(default)]
+    pub attrs: BTreeMap<String, String>,
+}
+
+impl ShimConfig {
+    /// Reads `<state_dir>/shim-config.json`; a missing file is the default config.
+    pub fn read(state_dir: &Path) -> std::io::Result<Self> {
+        match std::fs::read(state_dir.join(CONFIG_FILE)) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes `<state_dir>/shim-config.json` (the daemon, before `berth-shim start`).
+    pub fn write(&self, state_dir: &Path) -> std::io::Result<()> {
+        std::fs::write(state_dir.join(CONFIG_FILE), serde_json::to_vec(self)?)
+    }
+}
 
 /// Stream ids of the multiplexed (non-TTY) output framing.
 pub const STREAM_STDOUT: u8 = 1;
@@ -73,6 +131,13 @@ pub enum Request {
     ExecResize { id: String, width: u16, height: u16 },
     /// Block until an exec exits; answers [`Response::Exited`].
     ExecWait { id: String },
+    /// The container's [`Health`]; with `wait_change_from`, once its status is another
+    /// (answered at once if it is already; also when the container exits). An error when the
+    /// container has no healthcheck.
+    Health {
+        #[serde(default)]
+        wait_change_from: Option<HealthStatus>,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -85,6 +150,7 @@ pub enum Response {
     },
     State(ShimState),
     Exited(ExitStatus),
+    Health(Health),
     Error {
         message: String,
     },
@@ -132,3 +198,51 @@ pub fn read_exit_file(state_dir: &Path) -> Option<ExitStatus> {
 }
 
 pub mod client;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_defaults_when_absent_or_partial() {
+        let dir = std::env::temp_dir().join(format!("berth-shim-proto-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        assert_eq!(ShimConfig::read(&dir).unwrap(), ShimConfig::default());
+        std::fs::write(dir.join(CONFIG_FILE), br#"{"log":{"driver":"local"}}"#).unwrap();
+        let c = ShimConfig::read(&dir).unwrap();
+        assert_eq!(c.log.driver, "local");
+        assert!(c.healthcheck.is_none());
+        let full = ShimConfig {
+            log: LogConfig {
+                driver: "json-file".into(),
+                opts: BTreeMap::from([("max-size".into(), "1m".into())]),
+                attrs: BTreeMap::new(),
+            },
+            healthcheck: Some(HealthConfig {
+                test: vec!["CMD-SHELL".into(), "exit 0".into()],
+                ..Default::default()
+            }),
+        };
+        full.write(&dir).unwrap();
+        assert_eq!(ShimConfig::read(&dir).unwrap(), full);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn health_request_wire_form() {
+        let r: Request = serde_json::from_str(r#"{"op":"health"}"#).unwrap();
+        assert_eq!(
+            r,
+            Request::Health {
+                wait_change_from: None
+            }
+        );
+        let r = Request::Health {
+            wait_change_from: Some(HealthStatus::Starting),
+        };
+        assert_eq!(
+            serde_json::to_string(&r).unwrap(),
+            r#"{"op":"health","wait_change_from":"starting"}"#
+        );
+    }
+}

@@ -25,6 +25,11 @@ impl Cgroup {
         berth_cgroups::oom_killed(&self.layout, &self.path)
     }
 
+    /// Whether the container is paused (its cgroup frozen); false when it cannot be read.
+    pub fn frozen(&self) -> bool {
+        berth_cgroups::is_frozen(&self.layout, &self.path).unwrap_or(false)
+    }
+
     /// Pids of every process in the cgroup; none when it cannot be read.
     pub fn procs(&self) -> Vec<i32> {
         berth_cgroups::pids(&self.layout, &self.path).unwrap_or_default()

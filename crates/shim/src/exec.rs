@@ -123,7 +123,7 @@ pub async fn exec(
     exec.pty.borrow_mut().take();
 }
 
-fn start(
+pub(crate) fn start(
     shim: &Shim,
     id: &str,
     process: &mut serde_json::Value,

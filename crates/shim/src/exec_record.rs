@@ -1,7 +1,7 @@
 //! What the shim keeps of one exec'd process: its pid, its pty and its exit.
 
+use crate::clock::now_rfc3339_nanos;
 use crate::exit::write_atomic;
-use crate::logfile::now_rfc3339_nanos;
 use crate::stdio::FdIo;
 use std::cell::RefCell;
 use std::path::Path;

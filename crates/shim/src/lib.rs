@@ -1,18 +1,19 @@
 //! berth-shim: supervises one container. See `berth_shim_protocol` for the contract.
 //!
 //! Modules depend one way: [`start`] → `supervise` (create, then serve until init exits) →
-//! `server` (the socket) → `exec` → `shim` (the shared state) → `driver` (libcontainer or
-//! runc), `cgroup`, `stdio`, `output` and the other leaves.
+//! `server` (the socket) → `health` (probes on a timer) → `exec` → `shim` (the shared state)
+//! → `driver` (libcontainer or runc), `cgroup`, `stdio`, `output` and the other leaves.
 
 pub mod args;
 mod cgroup;
+mod clock;
 mod daemonize;
 mod driver;
 mod exec;
 mod exec_record;
 mod exit;
 mod forked;
-mod logfile;
+mod health;
 mod memory;
 mod output;
 mod readonly_mounts;

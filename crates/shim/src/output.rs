@@ -1,8 +1,8 @@
 //! Fan-out of a process's output: to the log file and to every attached client, without
 //! ever letting a slow client hold up the container.
 
-use crate::logfile::LogWriter;
 use crate::stdio::FdIo;
+use berth_logging::{LogWriter, Stream};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use tokio::sync::mpsc;
@@ -72,11 +72,7 @@ pub fn frame_header(stream: u8, len: usize) -> [u8; 8] {
 
 /// Reads `src` to its end, logging and publishing each chunk.
 pub async fn pump(src: Rc<FdIo>, stream: u8, hub: Rc<Hub>, log: Option<Rc<RefCell<LogWriter>>>) {
-    let name = if stream == STREAM_STDERR {
-        "stderr"
-    } else {
-        "stdout"
-    };
+    let log_stream = Stream::from_id(stream);
     // Starts small and grows to READ_SIZE only for a chatty process: most write little, and
     // an idle shim should not keep pages it never needed.
     let mut buf = vec![0u8; 4096];
@@ -91,9 +87,16 @@ pub async fn pump(src: Rc<FdIo>, stream: u8, hub: Rc<Hub>, log: Option<Rc<RefCel
         let data = &buf[..n];
         if let Some(log) = &log {
             // A full disk must not stop the container's output from flowing to clients.
-            let _ = log.borrow_mut().write_chunk(data, name);
+            let _ = log.borrow_mut().write(log_stream, data);
         }
         hub.publish(stream, Rc::from(data));
+        // A container that never stops writing must not starve the socket (a `Kill` would
+        // wait for its output to pause): let the other tasks and the I/O driver run.
+        tokio::task::yield_now().await;
+    }
+    // The last line may lack its '\n': it is logged now that the stream has ended.
+    if let Some(log) = &log {
+        let _ = log.borrow_mut().close_stream(log_stream);
     }
 }
 

@@ -2,6 +2,7 @@
 //! Exec a byte stream (output out, stdin in).
 
 use crate::exec;
+use crate::health;
 use crate::shim::Shim;
 use crate::stdio::set_winsize;
 use crate::wire::{error, forward, respond};
@@ -45,7 +46,12 @@ async fn handle(shim: Rc<Shim>, stream: UnixStream) {
     drop(line);
     let resp = match req {
         Request::Start => match shim.start() {
-            Ok(()) => Response::Ok,
+            Ok(()) => {
+                if shim.health.is_some() {
+                    tokio::task::spawn_local(health::monitor(shim.clone()));
+                }
+                Response::Ok
+            }
             Err(m) => error(m),
         },
         Request::State => Response::State(state(&shim)),
@@ -74,6 +80,7 @@ async fn handle(shim: Rc<Shim>, stream: UnixStream) {
         } => return exec::exec(shim.clone(), id, process, tty, stdin, rd, wr).await,
         Request::ExecResize { id, width, height } => exec::resize(&shim, &id, width, height),
         Request::ExecWait { id } => exec::wait(&shim, &id).await,
+        Request::Health { wait_change_from } => health::request(&shim, wait_change_from).await,
     };
     let _ = respond(&mut wr, &resp).await;
 }

@@ -5,6 +5,7 @@ use crate::args::StartArgs;
 use crate::cgroup::Cgroup;
 use crate::driver::RuntimeDriver;
 use crate::exec_record::Exec;
+use crate::health::HealthMonitor;
 use crate::output::Hub;
 use crate::stdio::FdIo;
 use berth_shim_protocol::ExitStatus;
@@ -46,6 +47,8 @@ pub struct Shim {
     pub connections: Cell<usize>,
     /// Signalled when the last client connection closes.
     pub idle: Notify,
+    /// The healthcheck, if the container has one.
+    pub health: Option<HealthMonitor>,
 }
 
 /// Counts a live client connection, so the shim lets answers flush before it exits.

@@ -3,17 +3,21 @@
 
 use crate::args::StartArgs;
 use crate::cgroup::{self, Cgroup};
+use crate::clock::now_rfc3339_nanos;
 use crate::daemonize::Report;
 use crate::driver::{self, RuntimeDriver};
 use crate::exit;
-use crate::logfile::{now_rfc3339_nanos, LogWriter};
+use crate::health::HealthMonitor;
 use crate::output::{self, Hub, STREAM_STDERR, STREAM_STDOUT};
 use crate::readonly_mounts;
 use crate::server;
 use crate::shim::{Shim, DRAIN_GRACE};
 use crate::stdio::{self, FdIo, Streams};
 use anyhow::{bail, Context, Result};
-use berth_shim_protocol::{ExitStatus, StartReport, INIT_PID_FILE, SHIM_PID_FILE, SOCKET_NAME};
+use berth_logging::{ForkCompressor, LogConfig, LogWriter};
+use berth_shim_protocol::{
+    ExitStatus, ShimConfig, StartReport, INIT_PID_FILE, SHIM_PID_FILE, SOCKET_NAME,
+};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::os::unix::net::UnixListener as StdUnixListener;
@@ -49,6 +53,9 @@ struct Created {
     listener: StdUnixListener,
     streams: Streams,
     log: LogWriter,
+    config: ShimConfig,
+    /// The spec's `process`, the template of health probes.
+    init_process: serde_json::Value,
 }
 
 /// Everything up to a created container whose init waits for `Start`. On error, whatever
@@ -77,8 +84,8 @@ fn create(args: &StartArgs) -> Result<Created> {
 
     // Orphans of the container (exec'd processes, daemons) are re-parented to us to reap.
     nix::sys::prctl::set_child_subreaper(true).context("PR_SET_CHILD_SUBREAPER")?;
-    let log = LogWriter::open(&args.log)
-        .with_context(|| format!("opening log file {}", args.log.display()))?;
+    let config = ShimConfig::read(state).context("reading shim-config.json")?;
+    let log = open_log(&config, &args.log)?;
 
     // Listen before the container exists, so a client may connect (e.g. to attach) as soon
     // as the socket appears.
@@ -116,6 +123,8 @@ fn create(args: &StartArgs) -> Result<Created> {
             listener,
             streams,
             log,
+            config,
+            init_process: spec["process"].clone(),
         }),
         Err(e) => {
             let _ = std::fs::remove_file(&sock);
@@ -132,7 +141,10 @@ async fn supervise(args: StartArgs, created: Created) {
         listener,
         streams,
         log,
+        config,
+        init_process,
     } = created;
+    let health = HealthMonitor::new(config.healthcheck.as_ref(), &init_process);
     let log = Rc::new(RefCell::new(log));
     let hub = Rc::new(Hub::default());
 
@@ -194,6 +206,7 @@ async fn supervise(args: StartArgs, created: Created) {
         exec_seq: Cell::new(0),
         connections: Cell::new(0),
         idle: Notify::new(),
+        health,
     });
 
     tokio::task::spawn_local(reaper(shim.clone()));
@@ -241,6 +254,20 @@ async fn supervise(args: StartArgs, created: Created) {
             break;
         }
     }
+}
+
+/// The container's log as `config` asks (json-file with berth's default rotation when it says
+/// nothing). Rotated files are gzipped by a forked child: the shim stays single-threaded.
+fn open_log(config: &ShimConfig, json_path: &std::path::Path) -> Result<LogWriter> {
+    let log_config = LogConfig::parse(&config.log.driver, &config.log.opts)
+        .map_err(|e| anyhow::anyhow!(e.at_start()))?;
+    LogWriter::open(
+        &log_config,
+        json_path,
+        config.log.attrs.clone(),
+        Box::new(ForkCompressor::default()),
+    )
+    .map_err(|e| anyhow::anyhow!(e.at_start()))
 }
 
 async fn reaper(shim: Rc<Shim>) {

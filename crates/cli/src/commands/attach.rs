@@ -8,7 +8,7 @@ use clap::{ArgAction, Args};
 
 use super::create::start_wait;
 use crate::error::Exit;
-use crate::stream::{self, parse_detach_keys, PumpEnd, PumpOpts, DEFAULT_DETACH_KEYS};
+use crate::stream::{self, PumpEnd, PumpOpts};
 use crate::tty::{self, RawMode, ResizeTarget};
 
 #[derive(Args, Debug)]
@@ -72,16 +72,14 @@ pub async fn run(client: &Client, a: AttachArgs) -> Result<i32> {
     if with_stdin && tty_mode && !tty::stdin_is_tty() {
         return Err(Exit::new(1, "the input device is not a TTY").into());
     }
-    let detach_keys = match &a.detach_keys {
-        Some(k) => parse_detach_keys(k).map_err(anyhow::Error::msg)?,
-        None => DEFAULT_DETACH_KEYS.to_vec(),
-    };
+    let keys = stream::chosen_detach_keys(a.detach_keys.as_deref());
+    let detach_keys = stream::detach_key_bytes(keys.as_deref()).map_err(anyhow::Error::msg)?;
     let attach = AttachOptions {
         stream: true,
         stdout: true,
         stderr: true,
         stdin: with_stdin,
-        detach_keys: a.detach_keys.clone(),
+        detach_keys: keys,
         ..AttachOptions::default()
     };
     let conn = client.container_attach(&name, &attach).await?;

@@ -176,11 +176,11 @@ pub fn ram_in_bytes(s: &str) -> Result<i64, String> {
     Ok((value * mult) as i64)
 }
 
-fn parse_bytes(s: &str) -> Result<i64, String> {
+pub fn parse_bytes(s: &str) -> Result<i64, String> {
     ram_in_bytes(s)
 }
 
-fn parse_swap(s: &str) -> Result<i64, String> {
+pub fn parse_swap(s: &str) -> Result<i64, String> {
     if s == "-1" {
         return Ok(-1);
     }

@@ -12,8 +12,8 @@ use clap::Args;
 use gotmpl::Value as TValue;
 
 use super::filters;
-use super::logs::get_timestamp;
 use crate::format::{self, to_tvalue, JSON_KEY};
+use berth_api::timetypes::get_timestamp;
 
 #[derive(Args, Debug)]
 pub struct EventsArgs {

@@ -9,7 +9,7 @@ use clap::Args;
 use super::container_opts::{expand_env, parse_env_file};
 use super::create::{env_lookup, read_file};
 use crate::error::Exit;
-use crate::stream::{self, parse_detach_keys, PumpEnd, PumpOpts, DEFAULT_DETACH_KEYS};
+use crate::stream::{self, PumpEnd, PumpOpts};
 use crate::tty::{self, RawMode, ResizeTarget};
 
 #[derive(Args, Debug)]
@@ -78,7 +78,7 @@ pub fn exec_body(
         attach_stderr: attach,
         attach_stdout: attach,
         detach: a.detach,
-        detach_keys: a.detach_keys.clone().unwrap_or_default(),
+        detach_keys: stream::chosen_detach_keys(a.detach_keys.as_deref()).unwrap_or_default(),
         env: (!env.is_empty()).then_some(env),
         working_dir: a.workdir.clone().unwrap_or_default(),
         cmd: Some(a.command.clone()),
@@ -90,10 +90,8 @@ pub async fn run(client: &Client, a: ExecArgs) -> Result<i32> {
     if !a.detach && a.interactive && a.tty && !tty::stdin_is_tty() {
         return Err(Exit::new(1, "the input device is not a TTY").into());
     }
-    let detach_keys = match &a.detach_keys {
-        Some(k) => parse_detach_keys(k).map_err(anyhow::Error::msg)?,
-        None => DEFAULT_DETACH_KEYS.to_vec(),
-    };
+    let keys = stream::chosen_detach_keys(a.detach_keys.as_deref());
+    let detach_keys = stream::detach_key_bytes(keys.as_deref()).map_err(anyhow::Error::msg)?;
     let mut body = exec_body(&a, &env_lookup, &read_file)?;
     // API 1.42+: the daemon sizes the new pty before the process runs.
     let console = if a.tty { tty::window_size() } else { None };

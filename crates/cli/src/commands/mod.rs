@@ -14,6 +14,7 @@ pub mod lifecycle;
 pub mod load;
 pub mod login;
 pub mod logs;
+pub mod prune;
 pub mod ps;
 pub mod pull;
 pub mod push;
@@ -25,6 +26,7 @@ pub mod start;
 pub mod stats;
 pub mod tag;
 pub mod top;
+pub mod update;
 pub mod version;
 pub mod wait;
 
@@ -97,6 +99,8 @@ pub enum Command {
     Stats(stats::StatsArgs),
     /// Get real time events from the server
     Events(events::EventsArgs),
+    /// Update configuration of one or more containers
+    Update(update::UpdateArgs),
     /// List images
     Images(images::ImagesArgs),
     /// Import the contents from a tarball to create a filesystem image
@@ -151,6 +155,8 @@ pub enum ContainerCommand {
     Ls(ps::PsArgs),
     /// Pause all processes within one or more containers
     Pause(lifecycle::ContainersArgs),
+    /// Remove all stopped containers
+    Prune(prune::ContainerPruneArgs),
     /// Rename a container
     Rename(lifecycle::RenameArgs),
     /// Restart one or more containers
@@ -170,6 +176,8 @@ pub enum ContainerCommand {
     Top(top::TopArgs),
     /// Unpause all processes within one or more containers
     Unpause(lifecycle::ContainersArgs),
+    /// Update configuration of one or more containers
+    Update(update::UpdateArgs),
     /// Block until one or more containers stop, then print their exit codes
     Wait(wait::WaitArgs),
 }
@@ -287,6 +295,10 @@ pub async fn dispatch(cli: Cli) -> Result<i32> {
         }
         Command::Wait(a) | Command::Container(ContainerCommand::Wait(a)) => wait::run(c, a).await,
         Command::Ps(a) | Command::Container(ContainerCommand::Ls(a)) => ps::run(c, a).await,
+        Command::Container(ContainerCommand::Prune(a)) => prune::containers(c, a).await,
+        Command::Update(a) | Command::Container(ContainerCommand::Update(a)) => {
+            update::run(c, a).await
+        }
         Command::Inspect(a) => inspect::run(c, a).await,
         Command::Container(ContainerCommand::Inspect(a)) => inspect::run_container(c, a).await,
         Command::Image(ImageCommand::Inspect(a)) => inspect::run_image(c, a).await,

@@ -11,7 +11,7 @@ use super::create::{
 use berth_client::{AttachOptions, Client};
 
 use crate::error::{run_status, Exit};
-use crate::stream::{self, parse_detach_keys, PumpEnd, PumpOpts, DEFAULT_DETACH_KEYS};
+use crate::stream::{self, PumpEnd, PumpOpts};
 use crate::tty::{self, RawMode, ResizeTarget};
 
 #[derive(Args, Debug)]
@@ -50,10 +50,9 @@ pub async fn run(client: &Client, args: RunArgs) -> Result<i32> {
     if o.tty && o.interactive && !detach && !tty::stdin_is_tty() {
         return Err(Exit::new(1, "the input device is not a TTY").into());
     }
-    let detach_keys = match &args.detach_keys {
-        Some(k) => parse_detach_keys(k).map_err(|e| usage_error("run", &e))?,
-        None => DEFAULT_DETACH_KEYS.to_vec(),
-    };
+    let keys = stream::chosen_detach_keys(args.detach_keys.as_deref());
+    let detach_keys =
+        stream::detach_key_bytes(keys.as_deref()).map_err(|e| usage_error("run", &e))?;
     let console = if o.tty { tty::window_size() } else { None };
     let req = build_create(o, !detach, console, &env_lookup, &read_file)
         .map_err(|e| usage_error("run", &e.to_string()))?;
@@ -76,6 +75,7 @@ pub async fn run(client: &Client, args: RunArgs) -> Result<i32> {
         stdout: true,
         stderr: true,
         stdin: o.interactive,
+        detach_keys: keys,
         ..AttachOptions::default()
     };
     let conn = client

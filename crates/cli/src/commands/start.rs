@@ -6,7 +6,7 @@ use clap::Args;
 
 use super::create::{start_container, start_wait};
 use crate::error::{run_status, Exit};
-use crate::stream::{self, parse_detach_keys, PumpEnd, PumpOpts, DEFAULT_DETACH_KEYS};
+use crate::stream::{self, PumpEnd, PumpOpts};
 use crate::tty::{self, RawMode, ResizeTarget};
 
 #[derive(Args, Debug)]
@@ -70,15 +70,14 @@ async fn start_attached(client: &Client, args: &StartArgs) -> Result<i32> {
     if with_stdin && tty_mode && !tty::stdin_is_tty() {
         return Err(Exit::new(1, "the input device is not a TTY").into());
     }
-    let detach_keys = match &args.detach_keys {
-        Some(k) => parse_detach_keys(k).map_err(anyhow::Error::msg)?,
-        None => DEFAULT_DETACH_KEYS.to_vec(),
-    };
+    let keys = stream::chosen_detach_keys(args.detach_keys.as_deref());
+    let detach_keys = stream::detach_key_bytes(keys.as_deref()).map_err(anyhow::Error::msg)?;
     let attach = AttachOptions {
         stream: true,
         stdout: true,
         stderr: true,
         stdin: with_stdin,
+        detach_keys: keys,
         ..AttachOptions::default()
     };
     let conn = client.container_attach(&id, &attach).await?;

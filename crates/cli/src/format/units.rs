@@ -28,7 +28,6 @@ pub fn human_size_precision(size: f64, precision: usize) -> String {
 }
 
 /// go-units `HumanSize` (precision 4).
-#[cfg(test)]
 pub fn human_size(size: f64) -> String {
     human_size_precision(size, 4)
 }

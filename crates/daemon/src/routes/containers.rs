@@ -6,7 +6,10 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use berth_api::container::{ContainerCreateRequest, ContainerCreateResponse, WaitResponse};
+use berth_api::container::{
+    ContainerCreateRequest, ContainerCreateResponse, ContainerPruneResponse,
+    ContainerUpdateRequest, ContainerUpdateResponse, WaitResponse,
+};
 use berth_engine::container::{AttachOptions, ListOptions, LogOptions, WaitCondition};
 use berth_engine::EngineError;
 use futures_util::StreamExt;
@@ -36,6 +39,28 @@ pub async fn list(State(engine): State<AppState>, q: Query) -> ApiResult {
         filters: filters(&q)?,
     };
     Ok(json(StatusCode::OK, &engine.list_containers(&opts)?))
+}
+
+pub async fn prune(State(engine): State<AppState>, q: Query) -> ApiResult {
+    let report = engine.prune_containers(&filters(&q)?).await?;
+    let deleted = (!report.deleted.is_empty()).then_some(report.deleted);
+    Ok(json(
+        StatusCode::OK,
+        &ContainerPruneResponse {
+            containers_deleted: deleted,
+            space_reclaimed: report.space_reclaimed,
+        },
+    ))
+}
+
+pub async fn update(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    RequestBody(body): RequestBody,
+) -> ApiResult {
+    let req: ContainerUpdateRequest = parse_body(&body)?;
+    let warnings = engine.update_container(&id, req).await?;
+    Ok(json(StatusCode::OK, &ContainerUpdateResponse { warnings }))
 }
 
 pub async fn create(

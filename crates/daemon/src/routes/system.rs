@@ -86,9 +86,7 @@ fn parse_time(s: &str) -> Result<Option<i128>, EngineError> {
 }
 
 pub async fn events(State(engine): State<AppState>, q: Query) -> ApiResult {
-    let filter = EventFilter {
-        filters: filters(&q)?,
-    };
+    let filter = EventFilter::new(filters(&q)?)?;
     let since = q.get("since").map(|s| parse_time(s)).transpose()?.flatten();
     let until = q.get("until").map(|s| parse_time(s)).transpose()?.flatten();
     let (history, rx) = engine.events.subscribe();

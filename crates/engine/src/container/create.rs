@@ -197,23 +197,18 @@ fn fill_dockers_defaults(
         host.readonly_paths
             .get_or_insert_with(berth_spec::default_readonly_paths);
     }
+    // dockerd's default: swap as large as the memory limit (memory + swap = twice it).
+    if host.memory > 0 && host.memory_swap == 0 {
+        host.memory_swap = host.memory * 2;
+    }
     // The docker CLI sends -1 for "not set"; dockerd stores it as unset.
     if host.memory_swappiness == Some(-1) {
         host.memory_swappiness = None;
     }
 }
 
-fn validate_host_config(host: &mut berth_api::container::HostConfig) -> Result<Vec<String>> {
-    let warnings = Vec::new();
-    if !matches!(host.cgroupns_mode.as_str(), "" | "host" | "private") {
-        return Err(EngineError::invalid(format!(
-            "invalid cgroup namespace mode: {}",
-            host.cgroupns_mode
-        )));
-    }
-    let policy = host
-        .restart_policy
-        .get_or_insert_with(RestartPolicy::default);
+/// Docker's checks of a restart policy (at create and update); an empty name means `no`.
+pub(super) fn validate_restart_policy(policy: &mut RestartPolicy) -> Result<()> {
     if policy.name.is_empty() {
         policy.name = "no".into();
     }
@@ -238,6 +233,21 @@ fn validate_host_config(host: &mut berth_api::container::HostConfig) -> Result<V
             )))
         }
     }
+    Ok(())
+}
+
+fn validate_host_config(host: &mut berth_api::container::HostConfig) -> Result<Vec<String>> {
+    let warnings = Vec::new();
+    if !matches!(host.cgroupns_mode.as_str(), "" | "host" | "private") {
+        return Err(EngineError::invalid(format!(
+            "invalid cgroup namespace mode: {}",
+            host.cgroupns_mode
+        )));
+    }
+    let policy = host
+        .restart_policy
+        .get_or_insert_with(RestartPolicy::default);
+    validate_restart_policy(policy)?;
     if host.auto_remove && policy.name != "no" {
         return Err(EngineError::invalid(
             "can't create 'AutoRemove' container with restart policy",

@@ -86,18 +86,16 @@ impl Engine {
         rec: &ContainerRecord,
         filters: &BTreeMap<String, Vec<String>>,
     ) -> bool {
+        let labels = rec.config.labels.clone().unwrap_or_default();
         filters.iter().all(|(key, values)| {
+            // Every `label` must match (Docker's MatchKVList); the other keys take any value.
+            if key == "label" {
+                return labels_match(&labels, values);
+            }
             values.iter().any(|v| match key.as_str() {
                 "status" => rec.state.status == *v,
                 "name" => rec.name.contains(v.trim_start_matches('/')),
                 "id" => rec.id.starts_with(v.as_str()),
-                "label" => {
-                    let labels = rec.config.labels.clone().unwrap_or_default();
-                    match v.split_once('=') {
-                        Some((k, val)) => labels.get(k).map(String::as_str) == Some(val),
-                        None => labels.contains_key(v),
-                    }
-                }
                 "ancestor" => {
                     rec.config.image == *v
                         || self
@@ -154,6 +152,14 @@ impl Engine {
     }
 }
 
+/// Docker's `MatchKVList`: every `key` or `key=value` in `wanted` is among the labels.
+pub(super) fn labels_match(labels: &BTreeMap<String, String>, wanted: &[String]) -> bool {
+    wanted.iter().all(|w| match w.split_once('=') {
+        Some((k, v)) => labels.get(k).map(String::as_str) == Some(v),
+        None => labels.contains_key(w),
+    })
+}
+
 /// Docker's human status: `Up 5 seconds`, `Exited (0) 2 minutes ago`, `Created`...
 pub fn status_text(rec: &ContainerRecord) -> String {
     let ago = |t: &str| -> Option<String> {
@@ -183,5 +189,22 @@ pub fn status_text(rec: &ContainerRecord) -> String {
         ),
         "created" => "Created".into(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::labels_match;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn every_label_filter_must_match() {
+        let labels = BTreeMap::from([("a".to_string(), "1".to_string()), ("b".into(), "".into())]);
+        let wanted = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(labels_match(&labels, &wanted(&["a", "b="])));
+        assert!(labels_match(&labels, &wanted(&["a=1"])));
+        assert!(!labels_match(&labels, &wanted(&["a=1", "c"])));
+        assert!(!labels_match(&labels, &wanted(&["a=2"])));
+        assert!(labels_match(&labels, &[]));
     }
 }

@@ -8,6 +8,7 @@ mod list;
 mod logs;
 mod monitor;
 mod pause;
+mod prune;
 mod recover;
 mod remove;
 mod rename;
@@ -18,6 +19,7 @@ mod start;
 mod stats;
 mod stop;
 mod top;
+mod update;
 mod user;
 mod wait;
 
@@ -25,6 +27,7 @@ pub use attach::{AttachHandle, AttachOptions, ShimStream};
 pub use exec::ExecStream;
 pub use list::ListOptions;
 pub use logs::{parse_timestamp, LogOptions, LogRecord};
+pub use prune::PruneReport;
 pub use wait::WaitCondition;
 
 use berth_api::container::{ContainerConfig, ContainerState, HostConfig};

@@ -32,12 +32,14 @@ impl Engine {
         cond: WaitCondition,
     ) -> Result<impl std::future::Future<Output = i64> + Send + 'static> {
         let c = self.container(name)?;
-        let running = c.snapshot().state.running;
+        let rec = c.snapshot();
         let mut rx = c.lifecycle.subscribe();
         let start = *rx.borrow();
         Ok(async move {
-            if cond == WaitCondition::NotRunning && !running {
-                return start.last_exit_code;
+            // The record is the truth: an exit being settled reads as not running before its
+            // waiters hear of it (the lifecycle's code could still be the run before's).
+            if cond == WaitCondition::NotRunning && !rec.state.running {
+                return i64::from(rec.state.exit_code);
             }
             let done = match cond {
                 WaitCondition::Removed => rx.wait_for(|l| l.removed).await.map(|l| *l),
