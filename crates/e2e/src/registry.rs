@@ -9,7 +9,9 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::{have, run_cmd, Out};
+use serde_json::Value;
+
+use crate::{have, run_cmd, Cli, Out, TestDaemon};
 
 /// A certificate authority of the test's, and the certificates it signs.
 pub struct TestCa {
@@ -418,4 +420,69 @@ impl Drop for CuttingProxy {
             let _ = t.join();
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers of the image transfer tests
+// ---------------------------------------------------------------------------------------------
+
+/// Removes every tag of the image `reference` names, so its layers go too.
+pub fn remove_image(d: &TestDaemon, cli: Cli, reference: &str) {
+    let id = d
+        .cli(cli, &["image", "inspect", "--format", "{{.Id}}", reference])
+        .ok()
+        .out();
+    d.cli(cli, &["rmi", "-f", &id]).ok();
+    let left = d.cli(cli, &["images", "-q"]).ok();
+    assert!(!left.stdout.contains(&id[7..19]), "{left:?}");
+}
+
+/// Seconds since the epoch (for `events --since`).
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// The docker CLI `config.json` the daemon's CLIs use.
+pub fn config_json(d: &TestDaemon) -> Value {
+    let text = std::fs::read_to_string(d.docker_config().join("config.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A JSON-lines body (progress streams), each line parsed.
+pub fn json_lines(body: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(body)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}")))
+        .collect()
+}
+
+/// busybox plus `/big.bin`: `len` bytes that do not compress.
+pub fn big_image_tar(len: usize) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut a = tar::Archive::new(crate::busybox_tar());
+    for e in a.entries().unwrap() {
+        let mut e = e.unwrap();
+        let h = e.header().clone();
+        b.append(&h, &mut e).unwrap();
+    }
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let noise: Vec<u8> = (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_mode(0o644);
+    h.set_size(len as u64);
+    h.set_mtime(1_700_000_000);
+    b.append_data(&mut h, "big.bin", &noise[..]).unwrap();
+    b.into_inner().unwrap()
 }
