@@ -244,3 +244,32 @@ fn docker_hub_names_are_pulled_through_a_mirror() {
         .ok();
     assert_eq!(o.out(), "from-mirror");
 }
+
+/// Without `-u`/`-p`, both CLIs prompt on a terminal; without one they refuse.
+#[test]
+fn login_prompts_on_a_terminal() {
+    let reg = Registry::start(RegistryOptions {
+        user: Some(("dave", "pr0mpt-pass")),
+        ..Default::default()
+    });
+    let d = daemon!();
+    let host = reg.host();
+    for cli in ["$BERTH", "$DOCKER"] {
+        let o = d
+            .in_pty(&format!("{cli} login {host}"), Some(b"dave\npr0mpt-pass\n"))
+            .ok();
+        assert!(o.stdout.contains("Username: "), "{cli}: {o:?}");
+        assert!(o.stdout.contains("Password: "), "{cli}: {o:?}");
+        assert!(o.stdout.contains("Login Succeeded"), "{cli}: {o:?}");
+        assert!(config_json(&d)["auths"].get(&host).is_some(), "{cli}");
+        d.in_pty(&format!("{cli} logout {host}"), None).ok();
+    }
+    for cli in [Cli::Berth, Cli::Docker] {
+        let o = d.cli_in(cli, &["login", &host], b"").fails();
+        assert!(
+            o.stderr
+                .contains("Cannot perform an interactive login from a non TTY device"),
+            "{o:?}"
+        );
+    }
+}
