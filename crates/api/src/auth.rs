@@ -91,11 +91,8 @@ impl AuthConfig {
 pub struct AuthResponse {
     #[serde(rename = "Status", deserialize_with = "zero")]
     pub status: String,
-    #[serde(
-        rename = "IdentityToken",
-        skip_serializing_if = "is_empty",
-        deserialize_with = "zero"
-    )]
+    /// Sent empty too, as dockerd does.
+    #[serde(rename = "IdentityToken", deserialize_with = "zero")]
     pub identity_token: String,
 }
 
@@ -137,7 +134,7 @@ mod tests {
         assert_eq!(r.status, "Login Succeeded");
         assert_eq!(
             serde_json::to_string(&r).unwrap(),
-            r#"{"Status":"Login Succeeded"}"#
+            r#"{"Status":"Login Succeeded","IdentityToken":""}"#
         );
     }
 }

@@ -8,6 +8,7 @@ mod output;
 pub mod commands;
 pub mod error;
 pub mod format;
+pub mod progress;
 mod signals;
 pub mod stream;
 mod tty;

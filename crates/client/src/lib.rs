@@ -10,6 +10,7 @@
 mod body;
 mod client;
 mod containers;
+mod distribution;
 mod error;
 mod exec;
 mod hijack;
@@ -26,6 +27,7 @@ pub use client::Client;
 pub use containers::{
     AttachOptions, ContainerListOptions, LogsOptions, PendingWait, RemoveOptions,
 };
+pub use distribution::{registry_auth_header, ImagePullOptions};
 pub use error::{ApiError, ConnectError, Error, Result};
 pub use hijack::Hijacked;
 pub use host::{resolve_host, Host, DEFAULT_HOST};

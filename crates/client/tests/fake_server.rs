@@ -483,3 +483,69 @@ async fn tcp_hosts_work_too() {
     assert_eq!(reqs[1].target, "/v1.41/version");
     assert_eq!(reqs[1].header("host"), Some(addr.to_string().as_str()));
 }
+
+#[tokio::test]
+async fn pull_push_login_send_credentials_as_docker_does() {
+    let dir = socket_dir();
+    let (fake, host) = fake_unix(&dir, |r| {
+        ping_or(r, || {
+            if r.target.contains("/auth") {
+                Reply::Json(200, r#"{"Status":"Login Succeeded","IdentityToken":"tok"}"#.into())
+            } else {
+                Reply::Lines(
+                    vec![
+                        r#"{"status":"Pushing","progressDetail":{"current":1,"total":2},"id":"abc"}"#.into(),
+                        r#"{"progressDetail":{},"aux":{"Tag":"1","Digest":"sha256:x","Size":5}}"#.into(),
+                    ],
+                    None,
+                )
+            }
+        })
+    })
+    .await;
+    let c = bounded(Client::connect(&host)).await.unwrap();
+    let auth = berth_api::auth::AuthConfig {
+        username: "bob".into(),
+        password: "hunter2".into(),
+        server_address: "127.0.0.1:5000".into(),
+        ..Default::default()
+    };
+
+    let mut s = bounded(c.image_push("127.0.0.1:5000/x", Some("1"), Some(&auth)))
+        .await
+        .unwrap();
+    let first = bounded(s.next()).await.unwrap().unwrap();
+    assert_eq!(first.progress_detail.unwrap().total, 2);
+    let aux = bounded(s.next()).await.unwrap().unwrap().aux.unwrap();
+    assert_eq!(aux["Digest"], "sha256:x");
+    let req = fake.last();
+    assert_eq!(req.target, "/v1.41/images/127.0.0.1:5000/x/push?tag=1");
+    let header = req.header("x-registry-auth").unwrap();
+    assert_eq!(berth_api::auth::AuthConfig::decode(header).unwrap(), auth);
+
+    let opts = berth_client::ImagePullOptions {
+        image: "docker.io/library/busybox".into(),
+        tag: "latest".into(),
+        ..Default::default()
+    };
+    let _ = bounded(c.image_pull_with(&opts)).await.unwrap();
+    let req = fake.last();
+    assert_eq!(
+        req.target,
+        "/v1.41/images/create?fromImage=docker.io%2Flibrary%2Fbusybox&tag=latest"
+    );
+    assert_eq!(req.header("x-registry-auth"), Some("e30="));
+
+    let r = bounded(c.registry_login(&auth)).await.unwrap();
+    assert_eq!(
+        (r.status.as_str(), r.identity_token.as_str()),
+        ("Login Succeeded", "tok")
+    );
+    let req = fake.last();
+    assert_eq!(
+        (req.method.as_str(), req.target.as_str()),
+        ("POST", "/v1.41/auth")
+    );
+    let sent: berth_api::auth::AuthConfig = serde_json::from_slice(&req.body).unwrap();
+    assert_eq!(sent, auth);
+}

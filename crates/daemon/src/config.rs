@@ -1,6 +1,7 @@
 //! Daemon settings: flags, then a daemon.json-like config file for what the flags leave unset.
 
 use anyhow::{bail, Context};
+use berth_engine::image_transfer::RegistryConfig;
 use berth_engine::EngineConfig;
 use clap::Parser;
 use serde::Deserialize;
@@ -41,6 +42,26 @@ pub struct Args {
     /// Path to the init binary for --init (default: docker-init or tini if found)
     #[arg(long)]
     pub init_path: Option<PathBuf>,
+    /// Enable insecure registry communication (host:port or CIDR; repeatable)
+    #[arg(long = "insecure-registry", value_name = "list")]
+    pub insecure_registries: Vec<String>,
+    /// Preferred Docker registry mirror (repeatable)
+    #[arg(long = "registry-mirror", value_name = "list")]
+    pub registry_mirrors: Vec<String>,
+    /// Directory of per-registry TLS files, <dir>/<host:port>/ca.crt (default:
+    /// /etc/berth/certs.d and /etc/docker/certs.d)
+    #[arg(long, value_name = "dir")]
+    pub certs_dir: Option<PathBuf>,
+    /// Set the max concurrent downloads (default 3)
+    #[arg(long, value_name = "int")]
+    pub max_concurrent_downloads: Option<usize>,
+    /// Set the max concurrent uploads (default 5)
+    #[arg(long, value_name = "int")]
+    pub max_concurrent_uploads: Option<usize>,
+    /// Verify TLS of registries on 127.0.0.0/8 too (they are insecure by default, as
+    /// dockerd has them): for tests of certificate checks.
+    #[arg(long, hide = true)]
+    pub verify_loopback_registries: bool,
 }
 
 /// The subset of Docker's daemon.json berthd understands.
@@ -56,6 +77,13 @@ struct FileConfig {
     default_runtime: Option<String>,
     cgroup_parent: Option<String>,
     init_path: Option<PathBuf>,
+    #[serde(default)]
+    insecure_registries: Vec<String>,
+    #[serde(default)]
+    registry_mirrors: Vec<String>,
+    certs_dir: Option<PathBuf>,
+    max_concurrent_downloads: Option<usize>,
+    max_concurrent_uploads: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -77,6 +105,7 @@ impl Settings {
             }
             None => FileConfig::default(),
         };
+        let registry = registry_config(&args, &file)?;
         let hosts = if args.hosts.is_empty() {
             file.hosts.unwrap_or_else(|| vec![DEFAULT_HOST.to_string()])
         } else {
@@ -114,6 +143,7 @@ impl Settings {
                     .or(file.cgroup_parent)
                     .unwrap_or_else(|| "/berth".into()),
                 init_binary,
+                registry,
             },
             hosts,
             log_level: args
@@ -123,6 +153,46 @@ impl Settings {
             group: args.group.or(file.group),
         })
     }
+}
+
+/// dockerd's registry settings: the flags and the file's lists add up; a flag's single
+/// value wins over the file's.
+fn registry_config(args: &Args, file: &FileConfig) -> anyhow::Result<RegistryConfig> {
+    let defaults = RegistryConfig::default();
+    let positive = |what: &str, v: Option<usize>, default: usize| match v {
+        Some(0) => bail!("invalid {what}: it must be at least 1"),
+        Some(n) => Ok(n),
+        None => Ok(default),
+    };
+    Ok(RegistryConfig {
+        insecure_registries: [&args.insecure_registries, &file.insecure_registries]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect(),
+        insecure_loopback: !args.verify_loopback_registries,
+        mirrors: [&args.registry_mirrors, &file.registry_mirrors]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect(),
+        certs_dirs: match args.certs_dir.as_ref().or(file.certs_dir.as_ref()) {
+            Some(d) => vec![d.clone()],
+            None => defaults.certs_dirs.clone(),
+        },
+        max_concurrent_downloads: positive(
+            "max-concurrent-downloads",
+            args.max_concurrent_downloads
+                .or(file.max_concurrent_downloads),
+            defaults.max_concurrent_downloads,
+        )?,
+        max_concurrent_uploads: positive(
+            "max-concurrent-uploads",
+            args.max_concurrent_uploads.or(file.max_concurrent_uploads),
+            defaults.max_concurrent_uploads,
+        )?,
+        ..defaults
+    })
 }
 
 /// A static init for `--init`: Docker's `docker-init` (tini) when installed.
@@ -136,4 +206,64 @@ fn find_init() -> Option<PathBuf> {
     .iter()
     .map(PathBuf::from)
     .find(|p| p.exists())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(args: &[&str], file: Option<&str>) -> anyhow::Result<Settings> {
+        let mut argv = vec!["berthd"];
+        argv.extend_from_slice(args);
+        let path = std::env::temp_dir().join(format!("berthd-config-{}.json", std::process::id()));
+        let path_text = path.to_string_lossy().into_owned();
+        if let Some(text) = file {
+            std::fs::write(&path, text)?;
+            argv.extend_from_slice(&["--config-file", &path_text]);
+        }
+        let res = Settings::load(Args::try_parse_from(argv)?);
+        let _ = std::fs::remove_file(&path);
+        res
+    }
+
+    #[test]
+    fn registry_settings_add_up_from_flags_and_file() {
+        let s = settings(
+            &[
+                "--insecure-registry",
+                "10.0.0.0/8",
+                "--insecure-registry",
+                "myreg:5000",
+                "--registry-mirror",
+                "https://mirror.example",
+            ],
+            Some(
+                r#"{"insecure-registries": ["other:5000"], "registry-mirrors": ["https://m2.example"],
+                    "certs-dir": "/srv/certs.d", "max-concurrent-downloads": 6}"#,
+            ),
+        )
+        .unwrap();
+        let r = &s.engine.registry;
+        assert_eq!(
+            r.insecure_registries,
+            ["10.0.0.0/8", "myreg:5000", "other:5000"]
+        );
+        assert_eq!(r.mirrors, ["https://mirror.example", "https://m2.example"]);
+        assert_eq!(r.certs_dirs, [PathBuf::from("/srv/certs.d")]);
+        assert_eq!(r.max_concurrent_downloads, 6);
+        assert_eq!(r.max_concurrent_uploads, 5);
+        assert!(r.insecure_loopback);
+
+        let s = settings(&["--verify-loopback-registries"], None).unwrap();
+        let r = &s.engine.registry;
+        assert!(!r.insecure_loopback);
+        assert_eq!(
+            r.certs_dirs,
+            [
+                PathBuf::from("/etc/berth/certs.d"),
+                PathBuf::from("/etc/docker/certs.d")
+            ]
+        );
+        assert!(settings(&["--max-concurrent-uploads", "0"], None).is_err());
+    }
 }

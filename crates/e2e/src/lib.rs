@@ -13,7 +13,9 @@
 //! `berth-client`, each on a small runtime of its own; the raw HTTP helpers stay for tests
 //! that assert what is on the wire (status codes, bodies, headers).
 
+pub mod registry;
 pub mod swagger;
+pub mod token;
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -971,6 +973,24 @@ impl TestDaemon {
             .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
     }
 
+    /// A request with headers of the test's and an optional body.
+    #[track_caller]
+    pub fn http_with(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> HttpResponse {
+        self.try_http(method, path, headers, body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    /// The docker CLI configuration directory the CLIs are given (`DOCKER_CONFIG`).
+    pub fn docker_config(&self) -> &Path {
+        &self.docker_config
+    }
+
     /// A request with a JSON body.
     #[track_caller]
     pub fn http_json(&self, method: &str, path: &str, body: &serde_json::Value) -> HttpResponse {
@@ -1235,7 +1255,7 @@ pub fn mounts_under(root: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-fn unmount_under(root: &Path) {
+pub(crate) fn unmount_under(root: &Path) {
     for _ in 0..5 {
         let mut mps = mounts_under(root);
         if mps.is_empty() {

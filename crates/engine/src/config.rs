@@ -17,6 +17,8 @@ pub struct EngineConfig {
     pub cgroup_parent: String,
     /// A tiny init run as PID 1 with `--init` (Docker uses tini as `docker-init`).
     pub init_binary: Option<PathBuf>,
+    /// How registries are reached: insecure ones, mirrors, `certs.d`.
+    pub registry: berth_image::registry::RegistryConfig,
 }
 
 impl EngineConfig {

@@ -34,7 +34,7 @@ pub struct ResolvedImage {
 }
 
 pub struct ImageService {
-    store: Arc<Store>,
+    pub(crate) store: Arc<Store>,
 }
 
 /// Where an older berth's copy fallback left a container's rootfs.

@@ -6,6 +6,7 @@ pub mod config;
 pub mod container;
 pub mod error;
 pub mod events;
+pub mod image_transfer;
 pub mod images;
 pub mod model;
 mod names;
@@ -27,6 +28,7 @@ use store::ContainerStore;
 pub struct Engine {
     pub config: EngineConfig,
     pub images: Arc<images::ImageService>,
+    registry: Arc<berth_image::registry::Registry>,
     pub events: Arc<EventBus>,
     store: ContainerStore,
     /// Facts about this host the OCI spec needs, read once.
@@ -58,9 +60,13 @@ impl Engine {
         let rootfs = deps
             .rootfs
             .unwrap_or_else(|| images.clone() as Arc<dyn seams::Rootfs>);
+        let registry = Arc::new(berth_image::registry::Registry::new(
+            config.registry.clone(),
+        )?);
         let engine = Arc::new(Self {
             config,
             images,
+            registry,
             events: Arc::new(EventBus::default()),
             store,
             host_info: berth_spec::HostInfo::detect(),

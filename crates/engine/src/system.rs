@@ -44,6 +44,18 @@ pub struct SystemInfo {
     pub runtime: &'static str,
     pub runtime_path: String,
     pub init_binary: Option<PathBuf>,
+    pub registries: RegistryFacts,
+}
+
+/// How the daemon reaches registries, as `RegistryConfig` of `/info` shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegistryFacts {
+    /// Insecure registries given as CIDRs (`127.0.0.0/8` unless loopback is verified).
+    pub insecure_cidrs: Vec<String>,
+    /// Insecure registries given by name.
+    pub insecure_names: Vec<String>,
+    /// Docker Hub's mirrors, each ending in `/`.
+    pub mirrors: Vec<String>,
 }
 
 impl Engine {
@@ -89,6 +101,7 @@ impl Engine {
                 self.config.runtime.clone()
             },
             init_binary: self.config.init_binary.clone(),
+            registries: self.registry_info(),
         }
     }
 

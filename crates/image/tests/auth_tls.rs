@@ -20,7 +20,7 @@ fn r(s: &str) -> Reference {
 
 fn client(certs: &Path, insecure_loopback: bool, insecure: &[String]) -> Registry {
     Registry::new(RegistryConfig {
-        certs_dir: certs.to_path_buf(),
+        certs_dirs: vec![certs.to_path_buf()],
         insecure_loopback,
         insecure_registries: insecure.to_vec(),
         ..RegistryConfig::default()

@@ -125,19 +125,18 @@ fn is_image_missing(err: &anyhow::Error) -> bool {
     api_error(err).is_some_and(|e| e.message.to_lowercase().contains("no such image"))
 }
 
-/// `POST /images/create?fromImage=...&tag=...` and print its progress like docker's
-/// non-terminal output ("1: Pulling from bb", "Digest: ...", "Status: ...").
+/// `POST /images/create?fromImage=...&tag=...` with the stored credentials, its progress
+/// printed to stderr as docker's `run` does ("1: Pulling from bb", "Digest: ...").
 pub async fn pull_image(client: &Client, image: &str) -> Result<()> {
-    let (name, tag) = pull_target(image)?;
-    let mut lines = client.image_pull(&name, &tag).await?;
-    while let Some(msg) = lines.next().await? {
-        if let Some(err) = msg.failure() {
-            anyhow::bail!("{err}");
-        }
-        if let Some(line) = progress_line(&msg) {
-            eprintln!("{line}");
-        }
-    }
+    let r = Reference::parse_tagged(image)?;
+    let opts = berth_client::ImagePullOptions {
+        image: r.name(),
+        tag: r.tag_or_digest().to_string(),
+        platform: None,
+        auth: super::pull::stored_auth(&r)?,
+    };
+    let stream = client.image_pull_with(&opts).await?;
+    crate::progress::print_stream(stream, false, true).await?;
     Ok(())
 }
 

@@ -103,15 +103,27 @@ pub fn render(i: &Info) -> String {
     line(format!(" Docker Root Dir: {}", i.docker_root_dir));
     line(format!(" Debug Mode: {}", i.debug));
     line(format!(" Experimental: {}", i.experimental_build));
-    let insecure = i
-        .registry_config
-        .as_ref()
-        .and_then(|r| r.insecure_registry_cidrs.clone())
-        .unwrap_or_default();
+    let registries = i.registry_config.clone().unwrap_or_default();
+    // As docker: the names of insecure index configs, then the CIDRs.
+    let mut insecure: Vec<String> = registries
+        .index_configs
+        .iter()
+        .flatten()
+        .filter(|(_, c)| c.get("Secure").and_then(|s| s.as_bool()) == Some(false))
+        .map(|(name, _)| name.clone())
+        .collect();
+    insecure.extend(registries.insecure_registry_cidrs.unwrap_or_default());
     if !insecure.is_empty() {
         line(" Insecure Registries:".into());
         for r in insecure {
             line(format!("  {r}"));
+        }
+    }
+    let mirrors = registries.mirrors.unwrap_or_default();
+    if !mirrors.is_empty() {
+        line(" Registry Mirrors:".into());
+        for m in mirrors {
+            line(format!("  {m}"));
         }
     }
     line(format!(" Live Restore Enabled: {}", i.live_restore_enabled));

@@ -11,12 +11,17 @@ pub mod import;
 pub mod info;
 pub mod inspect;
 pub mod lifecycle;
+pub mod load;
+pub mod login;
 pub mod logs;
 pub mod prune;
 pub mod ps;
+pub mod pull;
+pub mod push;
 pub mod rm;
 pub mod rmi;
 pub mod run;
+pub mod save;
 pub mod start;
 pub mod stats;
 pub mod tag;
@@ -104,6 +109,18 @@ pub enum Command {
     Tag(tag::TagArgs),
     /// Remove one or more images
     Rmi(rmi::RmiArgs),
+    /// Download an image from a registry
+    Pull(pull::PullArgs),
+    /// Upload an image to a registry
+    Push(push::PushArgs),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(save::SaveArgs),
+    /// Load an image from a tar archive or STDIN
+    Load(load::LoadArgs),
+    /// Authenticate to a registry
+    Login(login::LoginArgs),
+    /// Log out from a registry
+    Logout(login::LogoutArgs),
     /// Show the berth version information
     Version(version::VersionArgs),
     /// Display system-wide information
@@ -179,6 +196,14 @@ pub enum ImageCommand {
     Rm(rmi::RmiArgs),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
     Tag(tag::TagArgs),
+    /// Download an image from a registry
+    Pull(pull::PullArgs),
+    /// Upload an image to a registry
+    Push(push::PushArgs),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(save::SaveArgs),
+    /// Load an image from a tar archive or STDIN
+    Load(load::LoadArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -205,6 +230,10 @@ pub async fn dispatch(cli: Cli) -> Result<i32> {
     }
     if let Command::Info(args) | Command::System(SystemCommand::Info(args)) = &command {
         return info::run(&host, args).await;
+    }
+    // `logout` only edits the credential store.
+    if let Command::Logout(args) = command {
+        return login::logout(args).await;
     }
     // The image positional takes hyphen values (for the command after it), so an unknown
     // flag before the image lands there: refuse it as docker's flag parser would.
@@ -287,7 +316,15 @@ pub async fn dispatch(cli: Cli) -> Result<i32> {
         Command::Import(a) | Command::Image(ImageCommand::Import(a)) => import::run(c, a).await,
         Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => tag::run(c, a).await,
         Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => rmi::run(c, a).await,
-        Command::Version(_) | Command::Info(_) | Command::System(SystemCommand::Info(_)) => Ok(0),
+        Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => pull::run(c, a).await,
+        Command::Push(a) | Command::Image(ImageCommand::Push(a)) => push::run(c, a).await,
+        Command::Save(a) | Command::Image(ImageCommand::Save(a)) => save::run(c, a).await,
+        Command::Load(a) | Command::Image(ImageCommand::Load(a)) => load::run(c, a).await,
+        Command::Login(a) => login::login(c, a).await,
+        Command::Version(_)
+        | Command::Info(_)
+        | Command::System(SystemCommand::Info(_))
+        | Command::Logout(_) => Ok(0),
     }
 }
 

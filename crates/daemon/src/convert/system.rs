@@ -54,11 +54,7 @@ pub fn info(i: SystemInfo) -> api::Info {
         os_type: "linux".into(),
         architecture: i.architecture.into(),
         index_server_address: "https://index.docker.io/v1/".into(),
-        registry_config: Some(api::RegistryConfig {
-            insecure_registry_cidrs: strings(&["127.0.0.0/8"]),
-            index_configs: Some(BTreeMap::new()),
-            mirrors: Some(Vec::new()),
-        }),
+        registry_config: Some(registry_config(&i.registries)),
         ncpu: i.ncpu as i64,
         mem_total: i.mem_total as i64,
         docker_root_dir: i.data_root.display().to_string(),
@@ -107,5 +103,26 @@ pub fn event(e: &Event) -> EventMessage {
         status: legacy.then(|| e.action.clone()),
         id: legacy.then(|| e.actor_id.clone()),
         from: e.attributes.get("image").cloned().filter(|_| legacy),
+    }
+}
+
+/// dockerd's `RegistryConfig`: insecure names as non-secure index configs, Docker Hub with
+/// its mirrors.
+fn registry_config(r: &berth_engine::system::RegistryFacts) -> api::RegistryConfig {
+    let mut index = BTreeMap::new();
+    for name in &r.insecure_names {
+        index.insert(
+            name.clone(),
+            serde_json::json!({"Name": name, "Mirrors": [], "Secure": false, "Official": false}),
+        );
+    }
+    index.insert(
+        "docker.io".to_string(),
+        serde_json::json!({"Name": "docker.io", "Mirrors": r.mirrors, "Secure": true, "Official": true}),
+    );
+    api::RegistryConfig {
+        insecure_registry_cidrs: Some(r.insecure_cidrs.clone()),
+        index_configs: Some(index),
+        mirrors: Some(r.mirrors.clone()),
     }
 }

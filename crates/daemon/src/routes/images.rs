@@ -15,7 +15,7 @@ pub async fn list(State(engine): State<AppState>, q: Query) -> ApiResult {
 }
 
 /// `POST /images/create`: `fromSrc` imports a tarball (the body when `-`); `fromImage`
-/// would pull from a registry.
+/// pulls from a registry.
 pub async fn create(
     State(engine): State<AppState>,
     axum::extract::Query(pairs): axum::extract::Query<Vec<(String, String)>>,
@@ -54,12 +54,8 @@ pub async fn create(
             .body(Body::from(line))
             .unwrap_or_default());
     }
-    if let Some(image) = q.get("fromImage") {
-        let tag = q.get("tag").map(String::as_str).unwrap_or("latest");
-        return Err(EngineError::not_found(format!(
-            "pull access denied for {image}:{tag}: berth cannot reach registries yet; import the image with `berth import` instead"
-        ))
-        .into());
+    if q.contains_key("fromImage") {
+        return super::distribution::pull(&engine, &q, req.headers()).await;
     }
     Err(EngineError::invalid("either fromSrc or fromImage must be given").into())
 }
@@ -75,11 +71,12 @@ fn split_verb<'a>(rest: &'a str, verbs: &[&'a str]) -> (&'a str, Option<&'a str>
 }
 
 pub async fn get_dispatch(State(engine): State<AppState>, Path(rest): Path<String>) -> ApiResult {
-    match split_verb(&rest, &["json", "history"]) {
+    match split_verb(&rest, &["json", "history", "get"]) {
         (name, Some("json")) => Ok(json(
             StatusCode::OK,
             &crate::convert::image::inspect(engine.images.inspect(name)?),
         )),
+        (name, Some("get")) => super::distribution::save(&engine, vec![name.to_string()]).await,
         (name, Some("history")) => Ok(json(
             StatusCode::OK,
             &crate::convert::image::history(engine.images.history(name)?),
@@ -92,9 +89,11 @@ pub async fn post_dispatch(
     State(engine): State<AppState>,
     Path(rest): Path<String>,
     q: Query,
+    headers: axum::http::HeaderMap,
     _body: RequestBody,
 ) -> ApiResult {
-    match split_verb(&rest, &["tag"]) {
+    match split_verb(&rest, &["tag", "push"]) {
+        (name, Some("push")) => super::distribution::push(&engine, name, &q, &headers).await,
         (name, Some("tag")) => {
             let repo = q.get("repo").cloned().unwrap_or_default();
             let tag = q.get("tag").cloned().unwrap_or_default();

@@ -2,6 +2,7 @@
 //! engine's error kinds become Docker's status codes here and nowhere else.
 
 mod containers;
+mod distribution;
 mod exec;
 mod images;
 mod stream;
@@ -54,6 +55,9 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/exec/{id}/json", get(exec::inspect))
         .route("/images/json", get(images::list))
         .route("/images/create", post(images::create))
+        .route("/images/get", get(distribution::save_many))
+        .route("/images/load", post(distribution::load))
+        .route("/auth", post(distribution::login))
         .route(
             "/images/{*rest}",
             get(images::get_dispatch)

@@ -24,6 +24,7 @@ fn config(dir: &std::path::Path) -> EngineConfig {
         shim_binary: "/nonexistent/berth-shim".into(),
         cgroup_parent: "/berth-test".into(),
         init_binary: None,
+        registry: Default::default(),
     }
 }
 

@@ -359,9 +359,13 @@ pub(crate) async fn authorization(
     }
     match challenge {
         None => Ok(None),
-        Some(Challenge::Basic) => Ok(creds
-            .filter(|c| !c.username.is_empty())
-            .map(Credentials::basic_header)),
+        // docker's wording when a Basic registry gets no credentials.
+        Some(Challenge::Basic) => match creds.filter(|c| !c.username.is_empty()) {
+            Some(c) => Ok(Some(c.basic_header())),
+            None => Err(RegistryError::Unauthorized {
+                detail: "no basic auth credentials".to_string(),
+            }),
+        },
         Some(Challenge::Bearer { realm, service, .. }) => {
             let t = cache
                 .token(http, creds, realm, service.as_deref(), scopes, false)

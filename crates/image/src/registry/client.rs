@@ -85,7 +85,7 @@ impl Registry {
         if let Some(c) = clients.get(&key) {
             return Ok(c.clone());
         }
-        let tls = tls::client_config(&self.config.certs_dir, &ep.host, ep.skip_verify)?;
+        let tls = tls::client_config(&self.config.certs_dirs, &ep.host, ep.skip_verify)?;
         let c = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
             .user_agent(self.config.user_agent.clone())
@@ -432,6 +432,47 @@ impl Session {
         })
     }
 
+    /// `GET /v2/<name>/tags/list`, following the `Link: <...>; rel="next"` pages.
+    pub async fn tags(&self) -> Result<Vec<String>> {
+        #[derive(serde::Deserialize)]
+        struct Page {
+            #[serde(default)]
+            tags: Option<Vec<String>>,
+        }
+        let mut url = self.url("tags/list")?;
+        let mut tags = Vec::new();
+        // A registry that keeps pointing onwards is cut off.
+        for _ in 0..1000 {
+            let res = self
+                .send(Method::GET, url.clone(), HeaderMap::new(), None)
+                .await?;
+            let res = self.check(res, "GET").await?;
+            let next = res
+                .headers()
+                .get(reqwest::header::LINK)
+                .and_then(|v| v.to_str().ok())
+                .and_then(next_link)
+                .map(|l| url.join(&l))
+                .transpose()
+                .map_err(|e| RegistryError::Invalid {
+                    what: "tags list link".to_string(),
+                    reason: e.to_string(),
+                })?;
+            let bytes = read_limited(res, MAX_MANIFEST_SIZE, &url, "tags list").await?;
+            let page: Page =
+                serde_json::from_slice(&bytes).map_err(|e| RegistryError::Invalid {
+                    what: "tags list".to_string(),
+                    reason: e.to_string(),
+                })?;
+            tags.extend(page.tags.unwrap_or_default());
+            match next {
+                Some(n) => url = n,
+                None => break,
+            }
+        }
+        Ok(tags)
+    }
+
     /// `GET /v2/<name>/blobs/<digest>` from `offset` on (a `Range` request when resuming).
     /// Returns the response and whether the registry honoured the range.
     pub async fn get_blob(&self, digest: &Digest, offset: u64) -> Result<(Response, bool)> {
@@ -612,6 +653,23 @@ pub(crate) async fn error_from(res: Response, method: &'static str) -> RegistryE
     }
 }
 
+/// The target of a `Link` header's `rel="next"` entry.
+fn next_link(header: &str) -> Option<String> {
+    header.split(',').find_map(|part| {
+        let (target, params) = part.split_once(';')?;
+        params
+            .split(';')
+            .any(|p| p.trim().replace('"', "") == "rel=next")
+            .then(|| {
+                target
+                    .trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_string()
+            })
+    })
+}
+
 fn location(res: &Response, base: &Url) -> Result<Url> {
     let loc = res
         .headers()
@@ -680,6 +738,15 @@ pub(crate) fn manifest_media_type(content_type: &str, bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tags_pages_follow_the_next_link() {
+        assert_eq!(
+            next_link(r#"</v2/x/tags/list?last=b&n=2>; rel="next""#).as_deref(),
+            Some("/v2/x/tags/list?last=b&n=2")
+        );
+        assert_eq!(next_link(r#"</a>; rel="prev""#), None);
+    }
 
     #[test]
     fn media_type_detection() {

@@ -34,9 +34,9 @@ pub struct RegistryConfig {
     pub insecure_loopback: bool,
     /// Mirrors of Docker Hub (`https://mirror.example:5000`), tried in order by pulls.
     pub mirrors: Vec<String>,
-    /// Docker's `certs.d`: `<dir>/<host[:port]>/*.crt` are CAs, `*.cert` + `*.key` client
-    /// certificates.
-    pub certs_dir: PathBuf,
+    /// Docker's `certs.d` directories: `<dir>/<host[:port]>/*.crt` are CAs, `*.cert` +
+    /// `*.key` client certificates; the files of every directory count.
+    pub certs_dirs: Vec<PathBuf>,
     /// Layers downloaded at once by one pull (dockerd's `max-concurrent-downloads`).
     pub max_concurrent_downloads: usize,
     /// Layers uploaded at once by one push (dockerd's `max-concurrent-uploads`).
@@ -52,7 +52,10 @@ impl Default for RegistryConfig {
             insecure_registries: Vec::new(),
             insecure_loopback: true,
             mirrors: Vec::new(),
-            certs_dir: PathBuf::from("/etc/docker/certs.d"),
+            certs_dirs: vec![
+                PathBuf::from("/etc/berth/certs.d"),
+                PathBuf::from("/etc/docker/certs.d"),
+            ],
             max_concurrent_downloads: 3,
             max_concurrent_uploads: 5,
             chunk_size: 16 << 20,

@@ -28,5 +28,5 @@ pub use hosts::{login_domain, RegistryConfig, DOCKER_HUB_AUTH_KEY, DOCKER_HUB_HO
 pub use platform::Platform;
 pub use progress::{LayerStatus, Message, NoProgress, Progress, ProgressSink};
 pub(crate) use pull::pick_platform;
-pub use pull::{pull, PullOptions, Pulled};
+pub use pull::{list_tags, pull, PullOptions, Pulled};
 pub use push::{push, PushOptions, Pushed};

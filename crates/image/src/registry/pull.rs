@@ -185,6 +185,26 @@ pub async fn pull(
     })
 }
 
+/// The tags of `reference`'s repository (`docker pull -a`), sorted as the registry lists
+/// them.
+pub async fn list_tags(
+    registry: &Registry,
+    reference: &Reference,
+    credentials: Option<&Credentials>,
+) -> Result<Vec<String>> {
+    let scopes = vec![format!("repository:{}:pull", reference.path())];
+    let session = registry
+        .connect(
+            reference.domain(),
+            reference.path(),
+            credentials,
+            scopes,
+            true,
+        )
+        .await?;
+    session.tags().await.map_err(|e| pull_error(e, reference))
+}
+
 /// Finds the image manifest: tries the endpoints in order (a mirror that fails passes on
 /// to the next), follows a list to the platform's entry. Returns the session, the digest
 /// the reference resolved to, and the image manifest.

@@ -4,7 +4,7 @@
 //! checked, so a connection is at least to the holder of the key it shows).
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -40,15 +40,18 @@ fn tls_err(host: &str) -> impl Fn(String) -> RegistryError + '_ {
     }
 }
 
-/// The client config for `host`, reading `certs_dir/<host>/` if it exists.
+/// The client config for `host`, reading `<dir>/<host>/` of each certs dir that has one
+/// (dockerd reads `/etc/docker/certs.d` alone; berthd its own and Docker's).
 pub(crate) fn client_config(
-    certs_dir: &Path,
+    certs_dirs: &[PathBuf],
     host: &str,
     skip_verify: bool,
 ) -> Result<ClientConfig> {
     let err = tls_err(host);
-    let dir = certs_dir.join(host);
-    let files = read_dir_sorted(&dir).map_err(&err)?;
+    let mut files = Vec::new();
+    for d in certs_dirs {
+        files.extend(read_dir_sorted(&d.join(host)).map_err(&err)?);
+    }
     let mut roots = RootCertStore::empty();
     let (_, ignored) = roots.add_parsable_certificates(system_roots().iter().cloned());
     if ignored > 0 {
@@ -67,7 +70,7 @@ pub(crate) fn client_config(
                     .map_err(|e| err(format!("{}: {e}", f.display())))?;
             }
         } else if let Some(stem) = name.strip_suffix(".cert") {
-            let key = dir.join(format!("{stem}.key"));
+            let key = f.with_file_name(format!("{stem}.key"));
             if !key.is_file() {
                 return Err(err(format!(
                     "missing key {} for client certificate {}. CA certificates must use the extension .crt",
@@ -82,7 +85,7 @@ pub(crate) fn client_config(
                 .map_err(|e| err(format!("{}: {e}", key.display())))?;
             client_cert = Some((chain, key_der));
         } else if let Some(stem) = name.strip_suffix(".key") {
-            if !dir.join(format!("{stem}.cert")).is_file() {
+            if !f.with_file_name(format!("{stem}.cert")).is_file() {
                 return Err(err(format!(
                     "missing client certificate {stem}.cert for key {}",
                     f.display()
@@ -180,7 +183,7 @@ mod tests {
     #[test]
     fn missing_dir_is_system_roots_only() {
         let t = tempfile::tempdir().unwrap();
-        client_config(t.path(), "localhost:5000", false).unwrap();
+        client_config(&[t.path().to_path_buf()], "localhost:5000", false).unwrap();
     }
 
     #[test]
@@ -189,7 +192,7 @@ mod tests {
         let d = t.path().join("reg:5000");
         fs::create_dir(&d).unwrap();
         fs::write(d.join("client.cert"), "x").unwrap();
-        let e = client_config(t.path(), "reg:5000", false).unwrap_err();
+        let e = client_config(&[t.path().to_path_buf()], "reg:5000", false).unwrap_err();
         assert!(e.to_string().contains("missing key"), "{e}");
     }
 
@@ -203,6 +206,6 @@ mod tests {
             "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
         )
         .unwrap();
-        assert!(client_config(t.path(), "reg:5000", false).is_err());
+        assert!(client_config(&[t.path().to_path_buf()], "reg:5000", false).is_err());
     }
 }
