@@ -41,6 +41,18 @@ pub struct Args {
     /// Path to the init binary for --init (default: docker-init or tini if found)
     #[arg(long)]
     pub init_path: Option<PathBuf>,
+    /// Default driver for container logs
+    #[arg(long)]
+    pub log_driver: Option<String>,
+    /// Default log driver options for containers (KEY=VALUE, repeatable)
+    #[arg(long = "log-opt", value_parser = key_value)]
+    pub log_opts: Vec<(String, String)>,
+}
+
+fn key_value(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("invalid log opt {s:?}: expected KEY=VALUE"))
 }
 
 /// The subset of Docker's daemon.json berthd understands.
@@ -56,6 +68,8 @@ struct FileConfig {
     default_runtime: Option<String>,
     cgroup_parent: Option<String>,
     init_path: Option<PathBuf>,
+    log_driver: Option<String>,
+    log_opts: Option<std::collections::BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -97,6 +111,18 @@ impl Settings {
             .shim
             .unwrap_or_else(|| exe.with_file_name("berth-shim"));
         let init_binary = args.init_path.or(file.init_path).or_else(find_init);
+        let log_driver = args
+            .log_driver
+            .or(file.log_driver)
+            .unwrap_or_else(|| "json-file".into());
+        let log_opts = if args.log_opts.is_empty() {
+            file.log_opts.unwrap_or_default()
+        } else {
+            args.log_opts.into_iter().collect()
+        };
+        // A bad default would fail every create: refuse it at start, as dockerd does.
+        berth_logging::LogConfig::parse(&log_driver, &log_opts)
+            .map_err(|e| anyhow::anyhow!("default log config: {e}"))?;
         Ok(Self {
             engine: EngineConfig {
                 data_root: args
@@ -114,6 +140,8 @@ impl Settings {
                     .or(file.cgroup_parent)
                     .unwrap_or_else(|| "/berth".into()),
                 init_binary,
+                log_driver,
+                log_opts,
             },
             hosts,
             log_level: args

@@ -17,6 +17,9 @@ pub struct EngineConfig {
     pub cgroup_parent: String,
     /// A tiny init run as PID 1 with `--init` (Docker uses tini as `docker-init`).
     pub init_binary: Option<PathBuf>,
+    /// The daemon's `log-driver` and `log-opts`: what a container that names no driver gets.
+    pub log_driver: String,
+    pub log_opts: std::collections::BTreeMap<String, String>,
 }
 
 impl EngineConfig {

@@ -24,6 +24,8 @@ fn config(dir: &std::path::Path) -> EngineConfig {
         shim_binary: "/nonexistent/berth-shim".into(),
         cgroup_parent: "/berth-test".into(),
         init_binary: None,
+        log_driver: String::new(),
+        log_opts: Default::default(),
     }
 }
 
