@@ -62,6 +62,18 @@ pub struct Args {
     /// dockerd has them): for tests of certificate checks.
     #[arg(long, hide = true)]
     pub verify_loopback_registries: bool,
+    /// Default driver for container logs
+    #[arg(long)]
+    pub log_driver: Option<String>,
+    /// Default log driver options for containers (KEY=VALUE, repeatable)
+    #[arg(long = "log-opt", value_parser = key_value)]
+    pub log_opts: Vec<(String, String)>,
+}
+
+fn key_value(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("invalid log opt {s:?}: expected KEY=VALUE"))
 }
 
 /// The subset of Docker's daemon.json berthd understands.
@@ -84,6 +96,8 @@ struct FileConfig {
     certs_dir: Option<PathBuf>,
     max_concurrent_downloads: Option<usize>,
     max_concurrent_uploads: Option<usize>,
+    log_driver: Option<String>,
+    log_opts: Option<std::collections::BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -126,6 +140,18 @@ impl Settings {
             .shim
             .unwrap_or_else(|| exe.with_file_name("berth-shim"));
         let init_binary = args.init_path.or(file.init_path).or_else(find_init);
+        let log_driver = args
+            .log_driver
+            .or(file.log_driver)
+            .unwrap_or_else(|| "json-file".into());
+        let log_opts = if args.log_opts.is_empty() {
+            file.log_opts.unwrap_or_default()
+        } else {
+            args.log_opts.into_iter().collect()
+        };
+        // A bad default would fail every create: refuse it at start, as dockerd does.
+        berth_logging::LogConfig::parse(&log_driver, &log_opts)
+            .map_err(|e| anyhow::anyhow!("default log config: {e}"))?;
         Ok(Self {
             engine: EngineConfig {
                 data_root: args
@@ -144,6 +170,8 @@ impl Settings {
                     .unwrap_or_else(|| "/berth".into()),
                 init_binary,
                 registry,
+                log_driver,
+                log_opts,
             },
             hosts,
             log_level: args

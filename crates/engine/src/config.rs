@@ -19,6 +19,9 @@ pub struct EngineConfig {
     pub init_binary: Option<PathBuf>,
     /// How registries are reached: insecure ones, mirrors, `certs.d`.
     pub registry: berth_image::registry::RegistryConfig,
+    /// The daemon's `log-driver` and `log-opts`: what a container that names no driver gets.
+    pub log_driver: String,
+    pub log_opts: std::collections::BTreeMap<String, String>,
 }
 
 impl EngineConfig {

@@ -31,6 +31,10 @@ pub struct ResolvedImage {
     pub user: String,
     pub labels: BTreeMap<String, String>,
     pub stop_signal: Option<String>,
+    /// `HEALTHCHECK`, as Docker's JSON.
+    pub healthcheck: Option<serde_json::Value>,
+    /// `SHELL`.
+    pub shell: Option<Vec<String>>,
 }
 
 pub struct ImageService {
@@ -115,6 +119,11 @@ impl ImageService {
             user: c.user.unwrap_or_default(),
             labels: c.labels.unwrap_or_default(),
             stop_signal: c.stop_signal,
+            healthcheck: c
+                .healthcheck
+                .as_ref()
+                .and_then(|h| serde_json::to_value(h).ok()),
+            shell: c.shell,
         })
     }
 

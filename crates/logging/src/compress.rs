@@ -21,6 +21,8 @@ pub fn gzip_file(src: &Path, dst: &Path, last_time: Option<&str>) -> io::Result<
         let mut gz = builder.write(BufWriter::new(out), flate2::Compression::default());
         io::copy(&mut input, &mut gz)?;
         gz.finish()?.into_inner().map_err(|e| e.into_error())?;
+        // `src` is `<log>.1`: readers see it or its gzip, never neither.
+        let _lock = crate::lock::RotationLock::exclusive(&src.with_extension(""))?;
         std::fs::rename(&tmp, dst)?;
         std::fs::remove_file(src)
     })();

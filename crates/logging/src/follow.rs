@@ -1,19 +1,19 @@
 //! Following a log as it grows (`logs -f`), across rotations, without losing or repeating an
 //! entry.
 //!
-//! The follower holds the active file open and remembers its inode and how far it has read.
-//! At each [`Follower::poll`] it reads its file to the end (a rotated file keeps its inode,
-//! so what was written before the rotation is still read through the open handle), then looks
-//! at the path: a new inode there means a rotation. It then finds its old file among the
-//! rotated ones (`x.log.k`), reads the files rotated after it (`x.log.k-1` … `x.log.1`) whole,
-//! and goes on with the new active file from its start. If its old file was compressed (or
-//! removed) before it could be found, it reads the rotated files back to the one that starts
-//! before the last entry it returned. Entry times are strictly increasing within a log (the
-//! writer makes them so), so after a rotation only entries newer than the last one returned
-//! are returned: nothing twice, whatever renames raced the reading. The same inode with a
-//! smaller size is a truncation (max-file=1): it reads again from the start.
+//! The follower holds the active file open and remembers its inode. At each
+//! [`Follower::poll`] it reads its file to the end (a rotated file keeps its inode, so what
+//! was written before the rotation is still read through the open handle), then looks at the
+//! path: a new inode there means one or more rotations. It then opens the active file and
+//! the rotated ones (newest first, back to the file holding the last entry it returned) and
+//! returns their entries newer than that one. Entry times are strictly increasing within a
+//! log (the writer makes them so): keeping each time once, in order, returns every entry
+//! once, whatever renames raced the reading, and however many rotations happened between
+//! two polls. The same inode with a smaller size is a truncation (max-file=1): it reads again
+//! from the start.
 
-use crate::reader::{LogFiles, OpenedFile, ReadOptions};
+use crate::lock::RotationLock;
+use crate::reader::{LogFiles, ReadOptions};
 use crate::record::Record;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -35,40 +35,25 @@ impl Follower {
     /// Starts following `files`: returns the records `opts` select from what is there (its
     /// `tail` applies to these only) and a follower positioned right after them.
     pub fn start(files: LogFiles, opts: &ReadOptions) -> io::Result<(Vec<Record>, Follower)> {
-        let active = match File::open(&files.path) {
-            Ok(f) => Some(f),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(e) => return Err(e),
-        };
-        let current = match &active {
-            Some(f) => Some((f.try_clone()?, f.metadata()?.ino())),
-            None => None,
-        };
-        let (backlog, end) = files.read_with_active(opts, active)?;
         let mut follower = Follower {
             files,
-            current,
+            current: None,
             buf: Vec::new(),
             until: opts.until,
             done: false,
             last: None,
         };
-        if let Some((f, _)) = &mut follower.current {
-            f.seek(SeekFrom::Start(end.len))?;
-            // The newest entry there, returned or not (tail, since): the rest comes after it.
-            follower.last = end.last_time;
+        let mut all = follower.read_newer(None)?;
+        follower.note(&all);
+        follower.done = all.last().zip(opts.until).is_some_and(|(r, u)| r.time > u);
+        all.retain(|r| opts.wants(r));
+        if let Some(t) = opts.tail {
+            let skip = all.len().saturating_sub(t);
+            all.drain(..skip);
         }
-        if follower.last.is_none() {
-            follower.last = backlog.last().map(|r| r.time);
-        }
-        follower.done = backlog
-            .last()
-            .zip(opts.until)
-            .is_some_and(|(r, u)| r.time > u);
-        Ok((backlog, follower))
+        Ok((all, follower))
     }
 
-    /// Whether a record after `until` was seen: nothing more will be returned.
     pub fn finished(&self) -> bool {
         self.done
     }
@@ -79,46 +64,36 @@ impl Follower {
         if self.done {
             return Ok(out);
         }
+        // What the followed file got since (through the handle: also after a rename).
         self.drain(&mut out)?;
         self.note(&out);
-        // Bounded: each round follows one rotation.
-        for _ in 0..16 {
-            let opened = match File::open(&self.files.path) {
-                Ok(f) => f,
-                // Between a rotation's rename and the new file's creation: next time.
-                Err(e) if e.kind() == io::ErrorKind::NotFound => break,
-                Err(e) => return Err(e),
-            };
-            let ino = opened.metadata()?.ino();
-            let old = match &mut self.current {
-                Some((f, old)) if *old == ino => {
-                    if f.metadata()?.len() < f.stream_position()? {
-                        // Truncated (max-file=1): the file starts over.
-                        f.seek(SeekFrom::Start(0))?;
-                        self.buf.clear();
-                        let mut more = Vec::new();
-                        self.drain(&mut more)?;
-                        out.extend(more.iter().cloned());
-                        self.note(&more);
-                    }
-                    break;
+        let on_path = match std::fs::metadata(&self.files.path) {
+            Ok(m) => Some((m.ino(), m.len())),
+            // Between a rotation's rename and the new file's creation: next time.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        let moved = match (&mut self.current, on_path) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some((_, ino)), Some((path_ino, _))) if *ino != path_ino => true,
+            (Some((f, _)), Some((_, len))) => {
+                // The same file, shorter: truncated (max-file=1), read again from the start.
+                if len < f.stream_position()? {
+                    f.seek(SeekFrom::Start(0))?;
+                    self.buf.clear();
+                    let mut again = Vec::new();
+                    self.drain(&mut again)?;
+                    self.note(&again);
+                    out.extend(again);
                 }
-                Some((_, old)) => Some(*old),
-                None => None,
-            };
-            if old.is_some() {
-                // Renamed away, so complete now: what was written since the drain above.
-                let mut rest = Vec::new();
-                self.drain(&mut rest)?;
-                self.note(&rest);
-                out.extend(rest);
+                false
             }
-            let mut more = Vec::new();
-            self.catch_up(old, ino, &mut more);
-            self.current = Some((opened, ino));
-            self.buf.clear();
-            self.drain(&mut more)?;
-            self.push_newer(more, &mut out);
+        };
+        if moved {
+            let newer = self.read_newer(self.last)?;
+            self.note(&newer);
+            out.extend(newer);
         }
         if let Some(u) = self.until {
             if let Some(i) = out.iter().position(|r| r.time > u) {
@@ -135,48 +110,49 @@ impl Follower {
         }
     }
 
-    /// Returns the entries newer than the last one returned.
-    fn push_newer(&mut self, recs: Vec<Record>, out: &mut Vec<Record>) {
-        for rec in recs {
-            if self.last.is_none_or(|t| rec.time > t) {
-                self.last = Some(rec.time);
+    /// Every entry newer than `after`, from a view of the files taken through open handles
+    /// (the active file first, then the rotated ones, newest first, back to the one holding
+    /// `after`), and follows the active file from its end. Renames racing the listing can
+    /// show one file twice: entry times are strictly increasing, so keeping each time once,
+    /// in order, returns every entry once.
+    fn read_newer(&mut self, after: Option<i64>) -> io::Result<Vec<Record>> {
+        let _lock = RotationLock::shared(&self.files.path);
+        let active = match File::open(&self.files.path) {
+            Ok(f) => Some(f),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        let mut newest_first: Vec<Vec<Record>> = Vec::new();
+        let mut active_ino = None;
+        if let Some(f) = active {
+            let ino = f.metadata()?.ino();
+            active_ino = Some(ino);
+            self.current = Some((f, ino));
+            self.buf.clear();
+            let mut recs = Vec::new();
+            self.drain(&mut recs)?;
+            newest_first.push(recs);
+        }
+        for file in self.files.open_rotated() {
+            if Some(file.ino) == active_ino {
+                continue;
+            }
+            let recs = self.files.read_opened(&file);
+            let reaches_back = after.is_some_and(|a| recs.first().is_some_and(|r| r.time <= a));
+            newest_first.push(recs);
+            if reaches_back {
+                break;
+            }
+        }
+        let mut out = Vec::new();
+        let mut newest = after;
+        for rec in newest_first.into_iter().rev().flatten() {
+            if newest.is_none_or(|t| rec.time > t) {
+                newest = Some(rec.time);
                 out.push(rec);
             }
         }
-    }
-
-    /// Reads the files rotated after the one with inode `old` (all of them when there was
-    /// none) and before the new active file `new`, which a second rotation may have renamed
-    /// already: what came after it is left to the next round.
-    fn catch_up(&self, old: Option<u64>, new: u64, out: &mut Vec<Record>) {
-        let snapshot = self.files.open_rotated();
-        // Newest first; only files older than `new`.
-        let older: Vec<&OpenedFile> = match snapshot.iter().position(|f| f.ino == new) {
-            Some(i) => snapshot[i + 1..].iter().collect(),
-            None => snapshot.iter().collect(),
-        };
-        let found = old.and_then(|old| older.iter().position(|f| f.ino == old));
-        let newest_first = match (found, self.last) {
-            (Some(k), _) => older[..k]
-                .iter()
-                .map(|f| self.files.read_opened(f))
-                .collect(),
-            (None, None) => older.iter().map(|f| self.files.read_opened(f)).collect(),
-            // Compressed or removed already: back to the file that starts before `last`.
-            (None, Some(last)) => {
-                let mut read = Vec::new();
-                for f in &older {
-                    let recs = self.files.read_opened(f);
-                    let starts_before = recs.first().is_some_and(|r| r.time <= last);
-                    read.push(recs);
-                    if starts_before {
-                        break;
-                    }
-                }
-                read
-            }
-        };
-        out.extend(newest_first.into_iter().rev().flatten());
+        Ok(out)
     }
 
     /// Reads the current file to its end, decoding whole entries.

@@ -19,6 +19,7 @@ mod follow;
 mod format;
 mod jsonfile;
 mod local;
+mod lock;
 mod reader;
 mod record;
 pub mod rotate;

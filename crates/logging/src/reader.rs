@@ -98,6 +98,7 @@ impl LogFiles {
 
     /// The records `opts` select, oldest first.
     pub fn read(&self, opts: &ReadOptions) -> io::Result<Vec<Record>> {
+        let _lock = crate::lock::RotationLock::shared(&self.path);
         let active = match File::open(&self.path) {
             Ok(f) => Some(f),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,

@@ -5,6 +5,7 @@
 use crate::compress::{Compressor, Job};
 use crate::config::Rotation;
 use crate::error::{LogError, Result};
+use crate::lock::RotationLock;
 use crate::record::format_rfc3339_nano;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -110,6 +111,8 @@ impl RotatingFile {
         let compress = self.rotation.compress;
         // The previous file must be compressed before the names shift.
         self.compressor.wait();
+        // Readers list the files under the shared lock: they see the names before or after.
+        let _lock = RotationLock::exclusive(&self.path)?;
         let oldest = rotated_path(&self.path, max_files - 1, compress);
         ignore_missing(std::fs::remove_file(&oldest))?;
         for n in (2..max_files).rev() {

@@ -371,3 +371,50 @@ fn follow_stops_after_until() {
     assert!(f.poll().unwrap().is_empty());
     assert!(f.finished());
 }
+
+/// A slow follower (polling every 100 ms, as the daemon does) of a writer that rotates many
+/// times between two polls.
+#[test]
+fn slow_follower_of_a_fast_writer_loses_and_repeats_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("c-json.log");
+    let cfg = config("json-file", &[("max-size", "50k"), ("max-file", "100")]);
+    let files = LogFiles::for_driver(Driver::JsonFile, &json).unwrap();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let json2 = json.clone();
+    let writer = std::thread::spawn(move || {
+        let mut w = LogWriter::open(
+            &cfg,
+            &json2,
+            BTreeMap::new(),
+            Box::new(ThreadCompressor::default()),
+        )
+        .unwrap();
+        for l in numbered(0, 20000) {
+            w.write(Stream::Stdout, l.as_bytes()).unwrap();
+        }
+        drop(w);
+        done_tx.send(()).unwrap();
+    });
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let (backlog, mut f) = Follower::start(files, &ReadOptions::default()).unwrap();
+    let mut seen = lines(&backlog);
+    loop {
+        let finished = done_rx.try_recv().is_ok();
+        seen.extend(lines(&f.poll().unwrap()));
+        if finished {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    writer.join().unwrap();
+    seen.extend(lines(&f.poll().unwrap()));
+    let want = numbered(0, 20000);
+    let first_diff = seen.iter().zip(&want).position(|(a, b)| a != b);
+    assert!(
+        seen.len() == 20000 && first_diff.is_none(),
+        "{} lines, first difference at {first_diff:?}: {:?}",
+        seen.len(),
+        first_diff.map(|i| (&seen[i], &want[i]))
+    );
+}

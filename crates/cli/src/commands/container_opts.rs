@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use anyhow::{bail, Context, Result};
 use berth_api::container::{
-    ContainerConfig, ContainerCreateRequest, EndpointSettings, HostConfig, LogConfig,
+    ContainerConfig, ContainerCreateRequest, EndpointSettings, HealthConfig, HostConfig, LogConfig,
     NetworkingConfig, PortBinding, RestartPolicy, Ulimit,
 };
 use clap::{ArgAction, Args};
@@ -98,6 +98,37 @@ pub struct ContainerOpts {
     /// Size of /dev/shm
     #[arg(long = "shm-size", value_name = "bytes", value_parser = parse_bytes)]
     pub shm_size: Option<i64>,
+    /// Command to run to check health
+    #[arg(long = "health-cmd", value_name = "string")]
+    pub health_cmd: Option<String>,
+    /// Time between running the check (ms|s|m|h) (default 0s)
+    #[arg(long = "health-interval", value_name = "duration", value_parser = go_duration, allow_hyphen_values = true)]
+    pub health_interval: Option<i64>,
+    /// Consecutive failures needed to report unhealthy
+    #[arg(
+        long = "health-retries",
+        value_name = "int",
+        allow_negative_numbers = true
+    )]
+    pub health_retries: Option<i64>,
+    /// Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)
+    #[arg(long = "health-start-period", value_name = "duration", value_parser = go_duration, allow_hyphen_values = true)]
+    pub health_start_period: Option<i64>,
+    /// Time between running the check during the start period (ms|s|m|h) (default 0s)
+    #[arg(long = "health-start-interval", value_name = "duration", value_parser = go_duration, allow_hyphen_values = true)]
+    pub health_start_interval: Option<i64>,
+    /// Maximum time to allow one check to run (ms|s|m|h) (default 0s)
+    #[arg(long = "health-timeout", value_name = "duration", value_parser = go_duration, allow_hyphen_values = true)]
+    pub health_timeout: Option<i64>,
+    /// Disable any container-specified HEALTHCHECK
+    #[arg(long = "no-healthcheck")]
+    pub no_healthcheck: bool,
+    /// Logging driver for the container
+    #[arg(long = "log-driver", value_name = "string")]
+    pub log_driver: Option<String>,
+    /// Log driver options
+    #[arg(long = "log-opt", value_name = "list")]
+    pub log_opt: Vec<String>,
     /// Signal to stop the container
     #[arg(long = "stop-signal", value_name = "string")]
     pub stop_signal: Option<String>,
@@ -185,6 +216,70 @@ pub fn parse_swap(s: &str) -> Result<i64, String> {
         return Ok(-1);
     }
     ram_in_bytes(s)
+}
+
+/// A Go duration (`500ms`, `1m30s`) in nanoseconds.
+fn go_duration(s: &str) -> Result<i64, String> {
+    berth_api::timetypes::parse_go_duration(s)
+        .and_then(|n| i64::try_from(n).ok())
+        .ok_or_else(|| format!("time: invalid duration \"{s}\""))
+}
+
+/// docker's `--health-*` and `--no-healthcheck` into `Config.Healthcheck`.
+fn health_config(o: &ContainerOpts) -> Result<Option<HealthConfig>> {
+    let any = o.health_cmd.is_some()
+        || o.health_interval.is_some()
+        || o.health_timeout.is_some()
+        || o.health_start_period.is_some()
+        || o.health_start_interval.is_some()
+        || o.health_retries.is_some();
+    if o.no_healthcheck {
+        if any {
+            bail!("--no-healthcheck conflicts with --health-* options");
+        }
+        return Ok(Some(HealthConfig {
+            test: Some(vec!["NONE".into()]),
+            ..HealthConfig::default()
+        }));
+    }
+    if !any {
+        return Ok(None);
+    }
+    for (flag, v) in [
+        ("--health-interval", o.health_interval),
+        ("--health-timeout", o.health_timeout),
+        ("--health-start-period", o.health_start_period),
+        ("--health-start-interval", o.health_start_interval),
+        ("--health-retries", o.health_retries),
+    ] {
+        if v.is_some_and(|v| v < 0) {
+            bail!("{flag} cannot be negative");
+        }
+    }
+    Ok(Some(HealthConfig {
+        test: o
+            .health_cmd
+            .as_ref()
+            .map(|c| vec!["CMD-SHELL".to_string(), c.clone()]),
+        interval: o.health_interval.unwrap_or(0),
+        timeout: o.health_timeout.unwrap_or(0),
+        start_period: o.health_start_period.unwrap_or(0),
+        start_interval: o.health_start_interval.unwrap_or(0),
+        retries: o.health_retries.unwrap_or(0),
+    }))
+}
+
+/// `--log-opt k=v` pairs.
+fn log_opts(flags: &[String]) -> Result<BTreeMap<String, String>> {
+    flags
+        .iter()
+        .map(|f| match f.split_once('=') {
+            Some((k, v)) => Ok((k.to_string(), v.to_string())),
+            None => bail!(
+                "invalid argument \"{f}\" for \"--log-opt\" flag: invalid key value pair format"
+            ),
+        })
+        .collect()
 }
 
 /// `--cpus 1.5` → 1500000000 nano CPUs (docker's `NanoCPUs.Set`).
@@ -536,6 +631,7 @@ pub fn build_create(
         labels: Some(labels),
         stop_signal: o.stop_signal.clone(),
         stop_timeout: o.stop_timeout,
+        healthcheck: health_config(o)?,
         ..ContainerConfig::default()
     };
 
@@ -546,8 +642,8 @@ pub fn build_create(
     let host = HostConfig {
         binds: some_list(&binds),
         log_config: Some(LogConfig {
-            r#type: String::new(),
-            config: Some(BTreeMap::new()),
+            r#type: o.log_driver.clone().unwrap_or_default(),
+            config: Some(log_opts(&o.log_opt)?),
         }),
         network_mode: network.clone(),
         port_bindings: Some(bindings),

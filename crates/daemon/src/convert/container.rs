@@ -82,7 +82,26 @@ pub fn state(s: &State) -> api::ContainerState {
         error: s.error.clone(),
         started_at: s.started_at.clone(),
         finished_at: s.finished_at.clone(),
-        health: None,
+        health: s.health.as_ref().map(health),
+    }
+}
+
+/// `State.Health`.
+pub fn health(h: &berth_shim_protocol::Health) -> api::Health {
+    api::Health {
+        status: h.status.as_str().to_string(),
+        failing_streak: i64::from(h.failing_streak),
+        log: Some(
+            h.log
+                .iter()
+                .map(|r| api::HealthcheckResult {
+                    start: r.start.clone(),
+                    end: r.end.clone(),
+                    exit_code: r.exit_code,
+                    output: r.output.clone(),
+                })
+                .collect(),
+        ),
     }
 }
 
@@ -210,7 +229,16 @@ pub fn status_text(s: &State) -> String {
     };
     use ContainerStatus as S;
     match s.status() {
-        S::Running => format!("Up {}", ago(&s.started_at).unwrap_or_default()),
+        S::Running => {
+            let up = format!("Up {}", ago(&s.started_at).unwrap_or_default());
+            match &s.health {
+                Some(h) if h.status == berth_shim_protocol::HealthStatus::Starting => {
+                    format!("{up} (health: starting)")
+                }
+                Some(h) => format!("{up} ({})", h.status.as_str()),
+                None => up,
+            }
+        }
         S::Paused => format!("Up {} (Paused)", ago(&s.started_at).unwrap_or_default()),
         S::Restarting => format!(
             "Restarting ({}) {} ago",

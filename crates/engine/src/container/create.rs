@@ -55,6 +55,7 @@ impl Engine {
         }
         let image = self.images.resolve(&config.image)?;
         let warnings = validate_host_config(&mut host)?;
+        self.settle_log_config(&mut host)?;
         fill_dockers_defaults(&mut host, &self.host_info);
 
         // Merge the image's defaults the way Docker does at create time.
@@ -80,6 +81,18 @@ impl Engine {
         config.labels = Some(labels);
         if config.stop_signal.is_none() {
             config.stop_signal = image.stop_signal.clone();
+        }
+        let health = super::health::merge_healthcheck(
+            config.passthrough.get("Healthcheck"),
+            image.healthcheck.as_ref(),
+        );
+        if let Some(health) = health {
+            config.passthrough.insert("Healthcheck".into(), health);
+        }
+        if let (None, Some(shell)) = (config.passthrough.get("Shell"), &image.shell) {
+            config
+                .passthrough
+                .insert("Shell".into(), shell.clone().into());
         }
         let mut argv: Vec<String> = config.entrypoint.clone().unwrap_or_default();
         argv.extend(config.cmd.clone().unwrap_or_default());
@@ -262,13 +275,29 @@ fn validate_host_config(host: &mut HostConfig) -> Result<Vec<String>> {
         super::spec::parse_bind(bind)?;
     }
     super::spec::parse_security_opts(host.security_opt.as_deref().unwrap_or_default())?;
-    if host.log_config.as_ref().is_none_or(|l| l.r#type.is_empty()) {
-        host.log_config = Some(LogConfig {
-            r#type: "json-file".into(),
-            config: Some(Default::default()),
-        });
-    }
     Ok(warnings)
+}
+
+impl Engine {
+    /// The daemon's log driver and options for a container that names none (dockerd gives
+    /// the options only with its own driver), checked as dockerd checks them at create.
+    fn settle_log_config(&self, host: &mut HostConfig) -> Result<()> {
+        let log = host.log_config.get_or_insert_with(LogConfig::default);
+        if log.r#type.is_empty() {
+            log.r#type = if self.config.log_driver.is_empty() {
+                berth_logging::Driver::JsonFile.name().to_string()
+            } else {
+                self.config.log_driver.clone()
+            };
+        }
+        let opts = log.config.get_or_insert_with(Default::default);
+        if opts.is_empty() && log.r#type == self.config.log_driver {
+            *opts = self.config.log_opts.clone();
+        }
+        berth_logging::LogConfig::parse(&log.r#type, opts)
+            .map_err(|e| EngineError::invalid(e.to_string()))?;
+        Ok(())
+    }
 }
 
 /// `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf` for the container, kept in its

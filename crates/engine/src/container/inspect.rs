@@ -52,7 +52,15 @@ pub struct MountView {
 impl Engine {
     pub fn inspect_container(&self, name: &str, size: bool) -> Result<ContainerDetails> {
         let c = self.container(name)?;
-        let rec = c.snapshot();
+        let mut rec = c.snapshot();
+        // The shim keeps every probe's result in its state dir; the record has the last
+        // status change. Show the latest, as Docker's inspect does.
+        if rec.state.health.is_some() && rec.state.is_running() {
+            let state_dir = self.config.shim_state_dir(&rec.id);
+            if let Some(h) = berth_shim_protocol::read_health_file_in(&state_dir) {
+                rec.state.health = Some(h);
+            }
+        }
         Ok(self.details(rec, size))
     }
 

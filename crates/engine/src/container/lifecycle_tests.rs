@@ -25,6 +25,8 @@ fn config(dir: &std::path::Path) -> EngineConfig {
         cgroup_parent: "/berth-test".into(),
         init_binary: None,
         registry: Default::default(),
+        log_driver: String::new(),
+        log_opts: Default::default(),
     }
 }
 

@@ -27,6 +27,13 @@ impl Engine {
                 return Err(EngineError::invalid(format!("invalid filter '{key}'")));
             }
         }
+        for h in opts.filters.get("health").into_iter().flatten() {
+            if !["starting", "healthy", "unhealthy", "none"].contains(&h.as_str()) {
+                return Err(EngineError::invalid(format!(
+                    "Unrecognised filter value for health: {h}"
+                )));
+            }
+        }
         for s in opts.filters.get("status").into_iter().flatten() {
             if ![
                 "created",
@@ -108,6 +115,10 @@ impl Engine {
                         && v.parse::<i32>().is_ok_and(|c| c == rec.state.exit_code)
                 }
                 "network" => rec.host_config.network_mode.as_str() == v,
+                "health" => {
+                    let status = rec.state.health.as_ref().map(|h| h.status.as_str());
+                    status.unwrap_or("none") == v
+                }
                 _ => true,
             })
         })

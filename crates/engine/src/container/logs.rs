@@ -1,10 +1,12 @@
-//! `GET /containers/{id}/logs`: reads the json-file log the shim writes, and follows it.
+//! `GET /containers/{id}/logs`: reads the log the shim writes (json-file or local, across
+//! rotated and compressed files: `berth-logging`), and follows it across rotations.
 
 use crate::error::{EngineError, Result};
 use crate::Engine;
-use serde::Deserialize;
+use berth_logging::{
+    format_rfc3339_nano_fixed, Driver, Follower, LogFiles, ReadOptions, Record, Stream,
+};
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncSeekExt, BufReader};
 use tokio::sync::mpsc;
 
 /// How often a followed log is checked for new lines.
@@ -32,34 +34,12 @@ pub struct LogRecord {
     pub time: String,
 }
 
-#[derive(Deserialize)]
-struct JsonLine {
-    log: String,
-    stream: String,
-    time: String,
-}
-
-fn parse_line(line: &str) -> Option<(LogRecord, i128)> {
-    let j: JsonLine = serde_json::from_str(line).ok()?;
-    let nanos = chrono::DateTime::parse_from_rfc3339(&j.time)
-        .ok()
-        .and_then(|t| t.timestamp_nanos_opt())
-        .unwrap_or(0) as i128;
-    let stream = if j.stream == "stderr" { 2 } else { 1 };
-    Some((
-        LogRecord {
-            stream,
-            line: j.log.into_bytes(),
-            time: j.time,
-        },
-        nanos,
-    ))
-}
-
 impl LogOptions {
-    fn wants(&self, rec: &LogRecord, nanos: i128) -> bool {
-        let stream_ok = (rec.stream == 1 && self.stdout) || (rec.stream == 2 && self.stderr);
-        stream_ok && self.since.is_none_or(|s| nanos >= s) && self.until.is_none_or(|u| nanos <= u)
+    fn wants_stream(&self, stream: Stream) -> bool {
+        match stream {
+            Stream::Stdout => self.stdout,
+            Stream::Stderr => self.stderr,
+        }
     }
 }
 
@@ -83,82 +63,78 @@ pub fn parse_timestamp(s: &str) -> Result<Option<i128>> {
 }
 
 impl Engine {
-    /// Whether the container has a TTY, and a channel of its log lines.
+    /// Whether the container has a TTY, and a channel of its log lines, read across the
+    /// rotated (and compressed) files of its log driver.
     pub fn logs(&self, name: &str, opts: LogOptions) -> Result<(bool, mpsc::Receiver<LogRecord>)> {
         let c = self.container(name)?;
         let rec = c.snapshot();
-        let path = self
+        let driver = rec
+            .host_config
+            .log_config
+            .as_ref()
+            .map_or(Ok(Driver::JsonFile), |l| Driver::parse(&l.r#type))
+            .map_err(|e| EngineError::invalid(e.to_string()))?;
+        let json_path = self
             .config
             .container_dir(&rec.id)
             .join(format!("{}-json.log", rec.id));
+        let files = LogFiles::for_driver(driver, &json_path)
+            .filter(|_| driver.readable())
+            .ok_or_else(|| {
+                EngineError::invalid("configured logging driver does not support reading")
+            })?;
         let mut life = c.lifecycle.subscribe();
         let exits_at_start = life.borrow().exits;
         let mut running = rec.state.is_running() || rec.state.is_restarting();
+        let read = ReadOptions {
+            since: opts.since.map(clamp_nanos),
+            until: opts.until.map(clamp_nanos),
+            tail: opts.tail,
+        };
         let (tx, rx) = mpsc::channel(256);
         tokio::spawn(async move {
-            let file = match tokio::fs::File::open(&path).await {
-                Ok(f) => f,
-                Err(_) if opts.follow && running => {
-                    // Nothing written yet: wait for the file.
-                    loop {
-                        tokio::time::sleep(FOLLOW_POLL).await;
-                        if let Ok(f) = tokio::fs::File::open(&path).await {
-                            break f;
+            let send_all = |records: Vec<Record>| {
+                let tx = tx.clone();
+                let opts = opts.clone();
+                async move {
+                    for r in records {
+                        // Docker picks the streams after `tail` counted both.
+                        if !opts.wants_stream(r.stream) {
+                            continue;
                         }
-                        if tx.is_closed() {
-                            return;
+                        if tx.send(LogRecord::from(r)).await.is_err() {
+                            return false;
                         }
                     }
+                    true
                 }
-                Err(_) => return,
             };
-            let mut reader = BufReader::new(file);
-            let mut backlog = Vec::new();
-            let mut line = String::new();
-            let mut pos = 0u64;
-            while let Ok(n) = reader.read_line(&mut line).await {
-                if n == 0 || !line.ends_with('\n') {
-                    break;
-                }
-                pos += n as u64;
-                if let Some((r, nanos)) = parse_line(&line) {
-                    if opts.wants(&r, nanos) {
-                        backlog.push(r);
-                    }
-                }
-                line.clear();
-            }
-            let skip = opts.tail.map_or(0, |t| backlog.len().saturating_sub(t));
-            for r in backlog.into_iter().skip(skip) {
-                if tx.send(r).await.is_err() {
-                    return;
-                }
-            }
             if !opts.follow {
+                if let Ok(Ok(records)) =
+                    tokio::task::spawn_blocking(move || files.read(&read)).await
+                {
+                    send_all(records).await;
+                }
+                return;
+            }
+            let started = tokio::task::spawn_blocking(move || Follower::start(files, &read)).await;
+            let Ok(Ok((backlog, mut follower))) = started else {
+                return;
+            };
+            if !send_all(backlog).await {
                 return;
             }
             loop {
-                // Re-read from the last complete line.
-                if reader.seek(std::io::SeekFrom::Start(pos)).await.is_err() {
+                let polled = tokio::task::spawn_blocking(move || {
+                    let got = follower.poll();
+                    (got, follower)
+                })
+                .await;
+                let Ok((Ok(records), f)) = polled else {
                     return;
-                }
-                line.clear();
-                while let Ok(n) = reader.read_line(&mut line).await {
-                    if n == 0 || !line.ends_with('\n') {
-                        break;
-                    }
-                    pos += n as u64;
-                    if let Some((r, nanos)) = parse_line(&line) {
-                        if opts.until.is_some_and(|u| nanos > u) {
-                            return;
-                        }
-                        if opts.wants(&r, nanos) && tx.send(r).await.is_err() {
-                            return;
-                        }
-                    }
-                    line.clear();
-                }
-                if !running || tx.is_closed() {
+                };
+                follower = f;
+                if !send_all(records).await || follower.finished() || !running || tx.is_closed() {
                     return;
                 }
                 tokio::select! {
@@ -166,7 +142,7 @@ impl Engine {
                     changed = life.changed() => {
                         let l = *life.borrow();
                         if changed.is_err() || l.removed || l.exits > exits_at_start {
-                            // One last read picks up what the shim wrote before exiting.
+                            // One last poll picks up what the shim wrote before exiting.
                             running = false;
                         }
                     }
@@ -177,20 +153,35 @@ impl Engine {
     }
 }
 
+/// Unix nanoseconds as the log reader counts them.
+fn clamp_nanos(t: i128) -> i64 {
+    i64::try_from(t).unwrap_or(if t < 0 { i64::MIN } else { i64::MAX })
+}
+
+impl From<Record> for LogRecord {
+    fn from(r: Record) -> Self {
+        LogRecord {
+            stream: r.stream.id(),
+            line: r.line,
+            // Fixed width, as `docker logs -t` prints it.
+            time: format_rfc3339_nano_fixed(r.time),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn json_file_lines_parse() {
-        let (r, nanos) = parse_line(
-            r#"{"log":"hi\n","stream":"stderr","time":"2026-11-23T15:51:14.000000001Z"}"#,
-        )
-        .unwrap();
+    fn records_print_with_a_fixed_width_time() {
+        let r = LogRecord::from(Record {
+            stream: Stream::Stderr,
+            line: b"hi\n".to_vec(),
+            time: 1_764_000_000_100_000_000,
+        });
         assert_eq!(r.stream, 2);
-        assert_eq!(r.line, b"hi\n");
-        assert_eq!(nanos % 1_000_000_000, 1);
-        assert!(parse_line("garbage").is_none());
+        assert_eq!(r.time, "2025-11-24T16:00:00.100000000Z");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 mod attach;
 mod create;
 pub(crate) mod exec;
+pub(crate) mod health;
 mod inspect;
 #[cfg(test)]
 mod lifecycle_tests;

@@ -13,6 +13,7 @@ impl Engine {
         let engine = self.clone();
         tokio::spawn(async move {
             let state_dir = engine.config.shim_state_dir(&c.id());
+            engine.spawn_health_watch(c.clone());
             let status = engine.shims.wait(&state_dir).await;
             engine.settle_exit(&c, status).await;
         });

@@ -7,6 +7,7 @@ use crate::model::Event;
 use crate::seams::ShimLaunch;
 use crate::Engine;
 use berth_image::perms::{private_dir, PRIVATE_DIR};
+use berth_shim_protocol::ShimConfig;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -60,6 +61,9 @@ impl Engine {
                     r.state.error.clear();
                     r.state.oom_killed = false;
                     r.state.started_at = now_rfc3339();
+                    // Each run's probes start afresh, as Docker's do.
+                    r.state.health = super::health::healthcheck_of(r)
+                        .map(|_| berth_shim_protocol::Health::default());
                     r.manually_stopped = false;
                 })?;
                 self.persist(&rec)?;
@@ -113,6 +117,11 @@ impl Engine {
         let state_dir = self.config.shim_state_dir(&rec.id);
         let _ = std::fs::remove_dir_all(&state_dir);
         private_dir(&state_dir, PRIVATE_DIR).at(&state_dir)?;
+        let shim_config = self.shim_config(rec)?;
+        // No file is today's defaults: a plain `run` writes nothing more.
+        if shim_config != ShimConfig::default() {
+            shim_config.write(&state_dir).at(&state_dir)?;
+        }
         let t_bundle = t0.elapsed();
         let launch = ShimLaunch {
             id: rec.id.clone(),
@@ -159,6 +168,48 @@ impl Engine {
         }
         self.connect_pending_attaches(c, state_dir).await;
         self.shims.start(state_dir).await
+    }
+
+    /// What the shim is to do beyond running init: the log driver with its options (and
+    /// json-file's extra attributes), and the healthcheck.
+    fn shim_config(&self, rec: &ContainerRecord) -> Result<ShimConfig> {
+        let (driver, opts) = match &rec.host_config.log_config {
+            Some(l) => (l.r#type.clone(), l.config.clone().unwrap_or_default()),
+            None => (String::new(), Default::default()),
+        };
+        let wants_attrs = opts.keys().any(|k| {
+            matches!(
+                k.as_str(),
+                "labels" | "labels-regex" | "env" | "env-regex" | "tag"
+            )
+        });
+        let attrs = if wants_attrs {
+            let info = berth_logging::ContainerInfo {
+                id: rec.id.clone(),
+                name: rec.name.clone(),
+                image_name: rec.config.image.clone(),
+                image_id: rec.image_id.clone(),
+                labels: rec.config.labels.clone().unwrap_or_default(),
+                env: rec.config.env.clone().unwrap_or_default(),
+            };
+            berth_logging::extra_attrs(&opts, &info)
+                .map_err(|e| EngineError::invalid(e.to_string()))?
+        } else {
+            Default::default()
+        };
+        let json_file_default = driver.is_empty() || driver == "json-file";
+        Ok(ShimConfig {
+            log: berth_shim_protocol::LogConfig {
+                driver: if json_file_default && opts.is_empty() {
+                    String::new()
+                } else {
+                    driver
+                },
+                opts,
+                attrs,
+            },
+            healthcheck: super::health::healthcheck_of(rec),
+        })
     }
 
     /// Ends everything a failed start left running: the shim with the child it forked to

@@ -156,6 +156,9 @@ pub struct State {
     /// RFC 3339; Go's zero time for "never".
     pub started_at: String,
     pub finished_at: String,
+    /// `State.Health` of a container with a healthcheck, as its shim last reported it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<berth_shim_protocol::Health>,
 }
 
 /// The zero time Go prints for "never".
@@ -171,6 +174,7 @@ impl Default for State {
             oom_killed: false,
             started_at: ZERO_TIME.into(),
             finished_at: ZERO_TIME.into(),
+            health: None,
         }
     }
 }

@@ -147,6 +147,15 @@ impl Shims for FakeShims {
         .boxed()
     }
 
+    fn health<'a>(
+        &'a self,
+        _state_dir: &'a Path,
+        _from: Option<berth_shim_protocol::HealthStatus>,
+    ) -> BoxFuture<'a, Option<berth_shim_protocol::Health>> {
+        // The fake shims run no probes.
+        async { None }.boxed()
+    }
+
     fn probe<'a>(&'a self, state_dir: &'a Path) -> BoxFuture<'a, ShimProbe> {
         async move {
             match lock(&self.runs).get(state_dir) {

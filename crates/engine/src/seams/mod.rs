@@ -56,6 +56,13 @@ pub trait Shims: Send + Sync {
     /// file it left, else as exit 255.
     fn wait<'a>(&'a self, state_dir: &'a Path) -> BoxFuture<'a, ExitStatus>;
     fn probe<'a>(&'a self, state_dir: &'a Path) -> BoxFuture<'a, ShimProbe>;
+    /// The container's health: at once (`from: None`), or once its status differs from
+    /// `from` (or the container exited). `None` when the shim is gone.
+    fn health<'a>(
+        &'a self,
+        state_dir: &'a Path,
+        from: Option<berth_shim_protocol::HealthStatus>,
+    ) -> BoxFuture<'a, Option<berth_shim_protocol::Health>>;
     /// Ends a shim whose start failed, with all it forked; returns once it is gone.
     fn abort<'a>(&'a self, state_dir: &'a Path) -> BoxFuture<'a, ()>;
 }

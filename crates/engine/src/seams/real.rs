@@ -139,6 +139,23 @@ impl Shims for ShimProcesses {
         .boxed()
     }
 
+    fn health<'a>(
+        &'a self,
+        state_dir: &'a Path,
+        from: Option<berth_shim_protocol::HealthStatus>,
+    ) -> BoxFuture<'a, Option<berth_shim_protocol::Health>> {
+        async move {
+            let req = Request::Health {
+                wait_change_from: from,
+            };
+            match ShimClient::new(state_dir).call(&req).await {
+                Ok(Response::Health(h)) => Some(h),
+                _ => None,
+            }
+        }
+        .boxed()
+    }
+
     fn wait<'a>(&'a self, state_dir: &'a Path) -> BoxFuture<'a, ExitStatus> {
         async move {
             let shim = ShimProcess::open(state_dir);
